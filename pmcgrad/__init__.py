@@ -1,0 +1,31 @@
+"""pmcgrad: gradient estimators for Bernoulli latents as PyTensor ops, and VI for PyMC models."""
+
+from pmcgrad.estimators import (
+    Estimator,
+    NoiseDistribution,
+    estimator_names,
+    estimator_table,
+    get_estimator,
+    noise_names,
+    register_estimator,
+    register_noise,
+)
+from pmcgrad.ops import GradientSamples, compile, expectation, gradient_samples, shared_rng
+
+__all__ = [
+    "Estimator",
+    "GradientSamples",
+    "NoiseDistribution",
+    "compile",
+    "estimator_names",
+    "estimator_table",
+    "expectation",
+    "get_estimator",
+    "gradient_samples",
+    "noise_names",
+    "register_estimator",
+    "register_noise",
+    "shared_rng",
+]
+
+__version__ = "0.1.0"

@@ -1,0 +1,118 @@
+"""The estimator contract: one frozen record per estimator, holding pure graph-building functions.
+
+An estimator is described in three steps, each a small pure function of PyTensor variables:
+
+1. ``draw(rng, shape, dtype, noise)`` draws the continuous noise for ``S`` draws, shape
+   ``(S, ..., k)``, and returns ``(next_rng, noise_tensors)``.
+2. ``bits(logits, noise_tensors, noise)`` builds the bit vectors that ``f`` must see, stacked as
+   ``(E, S, ..., k)``: ``E`` evaluation groups of ``S`` draws (``E = 2`` for an antithetic pair).
+3. ``gradient(logits, noise_tensors, fvals, noise)`` turns the ``(E, S, ...)`` values of ``f``
+   into one gradient estimate per draw, shape ``(S, ..., k)``.
+
+``value(logits, fvals)`` returns the Monte Carlo estimate of ``E[f(b)]`` whose pathwise gradient
+flows into ``f``'s own parameters; by default the mean over all evaluations.
+
+Estimators know nothing of PyMC models: ``f`` is just values on bits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytensor.tensor as pt
+from pytensor.tensor.variable import TensorVariable
+
+from pmcgrad.estimators.noise import NoiseDistribution
+
+__all__ = [
+    "FAMILIES",
+    "Estimator",
+    "bernoulli_score",
+    "draw_exponential_pair",
+    "draw_uniform",
+    "mean_value",
+]
+
+FAMILIES = ("exact", "score", "reparameterised", "antithetic")
+
+NoiseTensors = tuple[TensorVariable, ...]
+
+
+def mean_value(logits: TensorVariable, fvals: TensorVariable) -> TensorVariable:
+    """Mean of ``f`` over every evaluation, ``(E, S, ...) -> (...)``.
+
+    Every evaluation group of a coupled estimator is marginally ``Bernoulli(sigmoid(logits))``,
+    so the plain mean is an unbiased estimate of ``E[f(b)]``.
+    """
+    return fvals.mean(axis=(0, 1))
+
+
+@dataclass(frozen=True)
+class Estimator:
+    """A registered gradient estimator for ``grad_logits E[f(b)]``, ``b ~ Bernoulli(sigmoid)``.
+
+    The metadata fields are the rows of the README's and the report's estimator table.
+    """
+
+    name: str
+    op_name: str
+    family: str
+    unbiased: bool
+    formula: str
+    reference: str
+    draw: Callable[..., tuple[TensorVariable, NoiseTensors]]
+    bits: Callable[..., TensorVariable]
+    gradient: Callable[..., TensorVariable]
+    evaluations_per_draw: int | Callable[[int], int] = 1
+    min_samples: int = 1
+    value: Callable[[TensorVariable, TensorVariable], TensorVariable] = mean_value
+    uses_noise: bool = False
+    needs_symmetric_noise: bool = False
+    max_k: int | None = None
+    evaluations_text: str = field(default="")
+
+    def __post_init__(self) -> None:
+        if self.family not in FAMILIES:
+            raise ValueError(f"family {self.family!r} of {self.name!r} is not one of {FAMILIES}")
+
+    def evaluations(self, k: int) -> int:
+        """f-evaluations spent per draw at dimension ``k``."""
+        per_draw = self.evaluations_per_draw
+        return per_draw(k) if callable(per_draw) else per_draw
+
+    @property
+    def evaluations_label(self) -> str:
+        """Human-readable f-evaluations per draw, for tables."""
+        if self.evaluations_text:
+            return self.evaluations_text
+        return str(self.evaluations_per_draw)
+
+    def check_noise(self, noise: NoiseDistribution) -> None:
+        """Refuse a noise distribution this estimator cannot use."""
+        if self.needs_symmetric_noise and not noise.symmetric:
+            raise ValueError(
+                f"estimator {self.name!r} needs a noise distribution symmetric about 0 "
+                f"(its antithetic partner is -eps); {noise.name!r} is not symmetric"
+            )
+
+
+def bernoulli_score(bits: TensorVariable, logits: TensorVariable) -> TensorVariable:
+    """``b - sigmoid(phi)``, the score of a Bernoulli in its logit.
+
+    Written as ``b sigmoid(-phi) - (1 - b) sigmoid(phi)`` so that ``1 - p`` keeps its relative
+    precision when ``p`` rounds to 1 (``phi = 50``).
+    """
+    return bits * pt.sigmoid(-logits) - (1 - bits) * pt.sigmoid(logits)
+
+
+def draw_uniform(rng, shape, dtype) -> tuple[TensorVariable, TensorVariable]:
+    """One ``U(0, 1)`` draw of ``shape``; returns ``(next_rng, u)``."""
+    return pt.random.uniform(0.0, 1.0, size=shape, rng=rng, dtype=dtype, return_next_rng=True)
+
+
+def draw_exponential_pair(rng, shape, dtype) -> tuple[TensorVariable, NoiseTensors]:
+    """Two independent ``Exp(1)`` draws of ``shape``; returns ``(next_rng, (e1, e2))``."""
+    rng, e1 = pt.random.exponential(1.0, size=shape, rng=rng, dtype=dtype, return_next_rng=True)
+    rng, e2 = pt.random.exponential(1.0, size=shape, rng=rng, dtype=dtype, return_next_rng=True)
+    return rng, (e1, e2)

@@ -1,0 +1,135 @@
+"""Antithetic and coupled estimators: two correlated evaluations per draw.
+
+The chain of MATH.md: swap the exponential pair (``antithetic_exp``), or reflect symmetric noise
+(``antithetic_noise``); Rao-Blackwellise the swapped pair to get ARM; condition on the pair of
+bits to get DisARM.
+"""
+
+from __future__ import annotations
+
+import pytensor.tensor as pt
+
+from pmcgrad.estimators.base import Estimator, draw_exponential_pair, draw_uniform
+
+__all__ = ["ANTITHETIC_EXP", "ANTITHETIC_NOISE", "ARM", "DISARM"]
+
+
+# --- the exponential pair and its swap
+def _antithetic_exp_draw(rng, shape, dtype, noise):
+    return draw_exponential_pair(rng, shape, dtype)
+
+
+def _antithetic_exp_bits(logits, noise_tensors, noise):
+    e1, e2 = noise_tensors
+    log_e1, log_e2 = pt.log(e1), pt.log(e2)
+    first = logits + log_e1 > log_e2  # b  = 1{e^phi e1 > e2}
+    swapped = logits + log_e2 > log_e1  # b' = 1{e^phi e2 > e1}
+    return pt.stack([first, swapped]).astype(logits.dtype)  # [2, S, ..., k]
+
+
+def _antithetic_exp_gradient(logits, noise_tensors, fvals, noise):
+    e1, e2 = noise_tensors
+    return 0.5 * (fvals[0][..., None] * (e1 - 1) + fvals[1][..., None] * (e2 - 1))
+
+
+# --- symmetric noise and its reflection T(eps) = -eps
+def _antithetic_noise_draw(rng, shape, dtype, noise):
+    rng, eps = noise.sample(rng, shape, dtype)
+    return rng, (eps,)
+
+
+def _antithetic_noise_bits(logits, noise_tensors, noise):
+    (eps,) = noise_tensors
+    threshold, _ = noise.threshold_and_slope(logits)
+    return pt.stack([eps < threshold, -eps < threshold]).astype(logits.dtype)
+
+
+def _antithetic_noise_gradient(logits, noise_tensors, fvals, noise):
+    (eps,) = noise_tensors
+    _, slope = noise.threshold_and_slope(logits)
+    first = fvals[0][..., None] * noise.score(eps)
+    reflected = fvals[1][..., None] * noise.score(-eps)
+    return 0.5 * (first + reflected) * slope
+
+
+# --- ARM and DisARM share the uniform w and its partner 1 - w
+def _uniform_pair_draw(rng, shape, dtype, noise):
+    rng, w = draw_uniform(rng, shape, dtype)
+    return rng, (w,)
+
+
+def _uniform_pair_bits(logits, noise_tensors, noise):
+    (w,) = noise_tensors
+    p = pt.sigmoid(logits)
+    return pt.stack([w < p, 1 - w < p]).astype(logits.dtype)  # [2, S, ..., k]: b1, b2
+
+
+def _arm_gradient(logits, noise_tensors, fvals, noise):
+    # Yin and Zhou (2019): (f(b1) - f(b2)) (1/2 - w).
+    (w,) = noise_tensors
+    return (fvals[0] - fvals[1])[..., None] * (0.5 - w)
+
+
+def _disarm_gradient(logits, noise_tensors, fvals, noise):
+    # Dong, Mnih and Tucker (2020), eq. (6): 1/2 (f(b1) - f(b2)) (-1)^b2 1{b1 != b2} sigma(|phi|).
+    bits = _uniform_pair_bits(logits, noise_tensors, noise)
+    b1, b2 = bits[0], bits[1]  # [S, ..., k]
+    sign = 1 - 2 * b2  # (-1)^b2
+    differs = pt.neq(b1, b2)
+    weight = sign * differs * pt.sigmoid(pt.abs(logits))
+    return 0.5 * (fvals[0] - fvals[1])[..., None] * weight
+
+
+ANTITHETIC_EXP = Estimator(
+    name="antithetic_exp",
+    op_name="AntitheticExp",
+    family="antithetic",
+    unbiased=True,
+    formula="1/2 [f(b)(e1_i - 1) + f(b')(e2_i - 1)],  b' = 1{e^phi e2 > e1}",
+    reference="seed, antithetic swap of eq. (1)",
+    draw=_antithetic_exp_draw,
+    bits=_antithetic_exp_bits,
+    gradient=_antithetic_exp_gradient,
+    evaluations_per_draw=2,
+)
+
+ANTITHETIC_NOISE = Estimator(
+    name="antithetic_noise",
+    op_name="AntitheticNoise",
+    family="antithetic",
+    unbiased=True,
+    formula="mean of the noise_score terms at eps and -eps (symmetric noise)",
+    reference="seed, 'Future Muse' antithetic transform T(eps) = -eps",
+    draw=_antithetic_noise_draw,
+    bits=_antithetic_noise_bits,
+    gradient=_antithetic_noise_gradient,
+    evaluations_per_draw=2,
+    uses_noise=True,
+    needs_symmetric_noise=True,
+)
+
+ARM = Estimator(
+    name="arm",
+    op_name="ARM",
+    family="antithetic",
+    unbiased=True,
+    formula="(f(b1) - f(b2)) (1/2 - w_i),  b1 = 1{w < p},  b2 = 1{1 - w < p}",
+    reference="Yin and Zhou (2019)",
+    draw=_uniform_pair_draw,
+    bits=_uniform_pair_bits,
+    gradient=_arm_gradient,
+    evaluations_per_draw=2,
+)
+
+DISARM = Estimator(
+    name="disarm",
+    op_name="DisARM",
+    family="antithetic",
+    unbiased=True,
+    formula="1/2 (f(b1) - f(b2)) (-1)^{b2_i} 1{b1_i != b2_i} sigmoid(abs(phi_i))",
+    reference="Dong, Mnih and Tucker (2020); Yin et al. (2020), U2G",
+    draw=_uniform_pair_draw,
+    bits=_uniform_pair_bits,
+    gradient=_disarm_gradient,
+    evaluations_per_draw=2,
+)

@@ -1,0 +1,32 @@
+"""Shared helpers for the test suite."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor.tensor as pt
+import pytest
+
+
+def table_function(table: np.ndarray, k: int):
+    """f(b) = table[index(b)], index(b) = sum_i b_i 2^i: an arbitrary function of k bits."""
+    powers = pt.constant(2 ** np.arange(k), dtype="float64")
+    table_var = pt.constant(np.asarray(table, dtype="float64"))
+
+    def f(bits):
+        return table_var[pt.cast((bits * powers).sum(-1), "int64")]
+
+    return f
+
+
+def exact_table_gradient(table: np.ndarray, logits: np.ndarray) -> np.ndarray:
+    """sum_b q(b) f(b) (b - p) by enumeration in NumPy, independent of pmcgrad."""
+    k = logits.shape[-1]
+    bits = ((np.arange(2**k)[:, None] >> np.arange(k)) & 1).astype(float)
+    p = 1 / (1 + np.exp(-logits))
+    q = np.prod(np.where(bits == 1, p, 1 - p), axis=1)
+    return (q[:, None] * np.asarray(table)[:, None] * (bits - p)).sum(axis=0)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261126)

@@ -1,0 +1,265 @@
+"""The op layer: naming, backends, RNG behaviour, batching, extreme logits and bad input."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import pytest
+
+import pmcgrad
+from pmcgrad.estimators import Estimator
+from pmcgrad.estimators.noise import NoiseDistribution
+from tests.conftest import exact_table_gradient, table_function
+
+
+def _toy(bits):
+    return ((bits - 0.45) ** 2).sum(-1)
+
+
+def _value_and_grad(estimator, logits, f=_toy, samples=4, rng=0, mode=None, **kwargs):
+    phi = pt.vector("phi", shape=(len(logits),))
+    value = pmcgrad.expectation(f, phi, estimator, samples=samples, rng=rng, **kwargs)
+    fn = pmcgrad.compile([phi], [value, pytensor.grad(value, phi)], mode=mode)
+    return fn, np.asarray(logits, dtype="float64")
+
+
+@pytest.mark.parametrize("name", pmcgrad.estimator_names())
+def test_each_estimator_is_its_own_named_op(name):
+    """pytensor.dprint shows the estimator's op name, e.g. DisARM{samples=...}."""
+    samples = 2 if name == "reinforce_loo" else 3
+    value = pmcgrad.expectation(_toy, pt.vector("phi", shape=(3,)), name, samples=samples)
+    out = io.StringIO()
+    pytensor.dprint(value, file=out)
+    op_name = pmcgrad.get_estimator(name).op_name
+    expected_samples = 1 if name == "exact" else samples
+    assert out.getvalue().splitlines()[0].startswith(f"{op_name}{{samples={expected_samples}}}")
+
+
+# One estimator of each family, under PyTensor's default Numba linker and the C linker.
+@pytest.mark.parametrize("name", ["exact", "reinforce_loo", "exp_score", "disarm"])
+def test_numba_and_c_backends_agree_on_statistics(name):
+    """Numba and C give the exact gradient exactly, and the same statistics for sampling ones."""
+    logits = [0.5, -1.0, 2.0]
+    k = len(logits)
+    p = 1 / (1 + np.exp(-np.array(logits)))
+    exact = (1 - 2 * 0.45) * p * (1 - p)
+    results = {}
+    # "CVM" is the C backend: C thunks, with a Python fallback for the RNG ops (no C code).
+    for mode in ["NUMBA", "CVM"]:
+        phi = pt.vector("phi", shape=(k,))
+        draws = pmcgrad.gradient_samples(_toy, phi, name, samples=20_000, rng=5)
+        fn = pmcgrad.compile([phi], draws.gradients, mode=mode)
+        results[mode] = fn(np.array(logits))
+    if name == "exact":
+        np.testing.assert_allclose(results["NUMBA"][0], exact, rtol=1e-12)
+        np.testing.assert_allclose(results["NUMBA"], results["CVM"], rtol=1e-12)
+        return
+    for mode, draws in results.items():
+        se = draws.std(axis=0, ddof=1) / np.sqrt(draws.shape[0])
+        assert np.all(np.abs(draws.mean(axis=0) - exact) < 4 * se), mode
+
+
+@pytest.mark.parametrize("name", pmcgrad.estimator_names())
+@pytest.mark.parametrize("noise", ["logistic", "normal", "gumbel"])
+def test_extreme_logits_stay_finite(name, noise):
+    """With |logits| = 50 every estimator returns finite values and gradients."""
+    estimator = pmcgrad.get_estimator(name)
+    if noise != "logistic" and not estimator.uses_noise:
+        pytest.skip("noise only matters to the noise estimators")
+    if noise == "gumbel" and estimator.needs_symmetric_noise:
+        pytest.skip("gumbel noise is not symmetric")
+    fn, logits = _value_and_grad(name, [50.0, -50.0, 0.0], samples=8, noise=noise)
+    value, grad = fn(logits)
+    assert np.isfinite(value) and np.all(np.isfinite(grad))
+
+
+def test_same_seed_same_draws_and_next_call_fresh():
+    """A seed fixes the draws; each call of the compiled function draws afresh."""
+    logits = [0.3, -0.2, 0.1]
+    first_fn, phi = _value_and_grad("reinforce", logits, samples=2, rng=123)
+    second_fn, _ = _value_and_grad("reinforce", logits, samples=2, rng=123)
+    call_1, call_2 = first_fn(phi), first_fn(phi)
+    np.testing.assert_array_equal(call_1[1], second_fn(phi)[1])
+    assert not np.array_equal(call_1[1], call_2[1])
+
+
+def test_two_estimates_on_one_shared_rng_draw_different_noise():
+    """Two estimates built on the same shared RNG use different draws, not the same twice."""
+    rng = pmcgrad.shared_rng(7)
+    phi = pt.vector("phi", shape=(4,))
+    first = pmcgrad.gradient_samples(_toy, phi, "reinforce", samples=16, rng=rng)
+    second = pmcgrad.gradient_samples(_toy, phi, "reinforce", samples=16, rng=rng)
+    a, b = pmcgrad.compile([phi], [first.gradients, second.gradients])(np.zeros(4))
+    assert not np.array_equal(a, b)
+
+
+def test_batched_exact_equals_rows_looped():
+    """Batched logits (R, k) give each row's own exact gradient, as a loop over rows does."""
+    k, rows = 3, 4
+    logits = np.random.default_rng(0).normal(size=(rows, k)) * 2
+    targets = np.linspace(0.1, 0.9, rows)
+
+    def f(bits):  # bits (N, R, k) -> (N, R); row r has its own target
+        return ((bits - pt.constant(targets)[None, :, None]) ** 2).sum(-1)
+
+    batched = pmcgrad.gradient_samples(f, pt.constant(logits), "exact")
+    batched_grad = pytensor.function([], batched.gradients)()[0]
+    for r in range(rows):
+        row = pmcgrad.gradient_samples(
+            lambda b, t=targets[r]: ((b - t) ** 2).sum(-1), pt.constant(logits[r]), "exact"
+        )
+        np.testing.assert_allclose(batched_grad[r], pytensor.function([], row.gradients)()[0])
+
+
+@pytest.mark.parametrize("name", [n for n in pmcgrad.estimator_names() if n != "exact"])
+def test_batched_rows_see_only_their_own_f(name):
+    """Changing another row's f leaves a row's gradient unchanged; each row is unbiased."""
+    rows = 3
+    logits = np.array([[0.5, -1.0], [2.0, 0.0], [-0.5, 1.5]])
+    scale = pt.vector("scale", shape=(rows,))
+
+    def f(bits):
+        return scale[None, :] * ((bits - 0.3) ** 2).sum(-1)
+
+    draws = pmcgrad.gradient_samples(f, pt.constant(logits), name, samples=20_000, rng=3)
+    fn = pytensor.function([scale], draws.gradients)
+    base = fn(np.ones(rows))
+    changed = fn(np.array([1.0, 5.0, -3.0]))
+    np.testing.assert_array_equal(base[:, 0], changed[:, 0])
+    p = 1 / (1 + np.exp(-logits))
+    exact = (1 - 2 * 0.3) * p * (1 - p)
+    if pmcgrad.get_estimator(name).unbiased:
+        se = base.std(axis=0, ddof=1) / np.sqrt(base.shape[0]) + 1e-12
+        assert np.all(np.abs(base.mean(axis=0) - exact) < 4 * se)
+
+
+def test_value_is_an_unbiased_estimate_of_the_expectation():
+    """The op's value is the Monte Carlo mean of f, unbiased for E[f(b)]."""
+    logits = np.array([0.5, -1.0, 2.0])
+    p = 1 / (1 + np.exp(-logits))
+    exact = np.sum(p * 0.55**2 + (1 - p) * 0.45**2)
+    for name in ["reinforce", "disarm", "uniform_boundary", "exact"]:
+        fn, phi = _value_and_grad(name, logits, samples=50_000, rng=1)
+        assert fn(phi)[0] == pytest.approx(exact, abs=4 * 0.5 / np.sqrt(50_000))
+
+
+def test_evaluations_are_counted():
+    """gradient_samples reports S times the estimator's f-evaluations per draw."""
+    phi = pt.vector("phi", shape=(5,))
+    assert pmcgrad.gradient_samples(_toy, phi, "disarm", samples=4).evaluations == 8
+    assert pmcgrad.gradient_samples(_toy, phi, "reinforce", samples=4).evaluations == 4
+    assert pmcgrad.gradient_samples(_toy, phi, "uniform_boundary", samples=4).evaluations == 24
+    assert pmcgrad.gradient_samples(_toy, phi, "exact").evaluations == 32
+
+
+# --- bad input
+def test_unknown_estimator_lists_the_registered_names():
+    """An unknown name raises ValueError listing every registered estimator."""
+    with pytest.raises(ValueError, match="registered estimators: exact, reinforce") as info:
+        pmcgrad.expectation(_toy, np.zeros(3), "disarn")
+    assert "disarn" in str(info.value) and "disarm" in str(info.value)
+
+
+def test_reinforce_loo_needs_two_samples():
+    """reinforce_loo with samples < 2 is refused, naming the estimator and the value."""
+    with pytest.raises(ValueError, match=r"'reinforce_loo' needs samples >= 2, got samples=1"):
+        pmcgrad.expectation(_toy, np.zeros(3), "reinforce_loo", samples=1)
+
+
+def test_exact_above_its_limit_names_k_limit_and_alternative():
+    """exact above k = 20 names k, the limit and a sampling estimator; the limit is settable."""
+    with pytest.raises(ValueError, match=r"k=21 is above its limit of 20.*'disarm'"):
+        pmcgrad.expectation(_toy, np.zeros(21), "exact")
+    with pytest.raises(ValueError, match=r"k=5 is above its limit of 4"):
+        pmcgrad.expectation(_toy, np.zeros(5), "exact", exact_limit=4)
+
+
+@pytest.mark.parametrize(
+    ("f", "message"),
+    [
+        (lambda b: b.sum(), r"shape \(N\); it returned shape \(\)"),
+        (lambda b: b, r"it returned shape \(4, 3\)"),
+        (lambda b: b[:2].sum(-1), r"f returned shape \(2\) for bits of shape \(4, 3\)"),
+    ],
+)
+def test_f_with_the_wrong_shape_fails_at_build(f, message):
+    """An f that does not return one value per bit vector fails at graph build, naming shapes."""
+    with pytest.raises(ValueError, match=message):
+        pmcgrad.expectation(f, pt.vector("phi", shape=(3,)), "reinforce", samples=4)
+
+
+def test_integer_logits_raise_type_error():
+    """Integer logits are refused with TypeError naming the dtype."""
+    with pytest.raises(TypeError, match="logits must be float32 or float64, got dtype int64"):
+        pmcgrad.expectation(_toy, np.zeros(3, dtype="int64"), "disarm")
+
+
+def test_asymmetric_noise_refused_for_antithetic_noise():
+    """antithetic_noise with gumbel noise is refused: its partner -eps needs symmetry."""
+    with pytest.raises(ValueError, match="'gumbel' is not symmetric"):
+        pmcgrad.expectation(_toy, np.zeros(3), "antithetic_noise", noise="gumbel")
+
+
+def test_unknown_noise_lists_registered_noise():
+    """An unknown noise name lists the registered ones."""
+    with pytest.raises(ValueError, match=r"registered: .*gumbel.*logistic.*normal"):
+        pmcgrad.expectation(_toy, np.zeros(3), "noise_score", noise="cauchyy")
+
+
+# --- user extensions
+def test_user_registered_estimator_is_usable_and_unbiased():
+    """A user's own estimator (REINFORCE with a constant baseline) registers and is unbiased."""
+
+    def draw(rng, shape, dtype, noise):
+        rng, u = pt.random.uniform(size=shape, rng=rng, dtype=dtype, return_next_rng=True)
+        return rng, (u,)
+
+    def bits(logits, noise_tensors, noise):
+        return (noise_tensors[0] < pt.sigmoid(logits)).astype(logits.dtype)[None]
+
+    def gradient(logits, noise_tensors, fvals, noise):
+        b = bits(logits, noise_tensors, noise)[0]
+        return (fvals[0] - 1.0)[..., None] * (b - pt.sigmoid(logits))  # constant baseline 1
+
+    mine = Estimator(
+        name="reinforce_baseline_one", op_name="ReinforceBaselineOne", family="score",
+        unbiased=True, formula="(f(b) - 1) (b - p)", reference="test", draw=draw, bits=bits,
+        gradient=gradient,
+    )
+    pmcgrad.register_estimator(mine, overwrite=True)
+    assert "reinforce_baseline_one" in pmcgrad.estimator_names()
+    k = 3
+    table = np.random.default_rng(2).normal(size=2**k)
+    logits = np.array([0.4, -1.0, 1.0])
+    draws = pmcgrad.gradient_samples(table_function(table, k), pt.constant(logits),
+                                     "reinforce_baseline_one", samples=40_000, rng=9)
+    g = pytensor.function([], draws.gradients)()
+    se = g.std(axis=0, ddof=1) / np.sqrt(g.shape[0])
+    assert np.all(np.abs(g.mean(axis=0) - exact_table_gradient(table, logits)) < 4 * se)
+    with pytest.raises(ValueError, match="already registered"):
+        pmcgrad.register_estimator(mine)
+
+
+def test_user_registered_noise_from_cdf_and_pdf_only():
+    """Laplace noise given only as a CDF/PDF pair works in noise_score and antithetic_noise."""
+    laplace = NoiseDistribution(
+        name="laplace_test",
+        cdf=lambda x: pt.switch(x < 0, 0.5 * pt.exp(x), 1 - 0.5 * pt.exp(-x)),
+        pdf=lambda x: 0.5 * pt.exp(-pt.abs(x)),
+        symmetric=True,
+    )
+    pmcgrad.register_noise(laplace, overwrite=True)
+    assert "laplace_test" in pmcgrad.noise_names()
+    k = 3
+    table = np.random.default_rng(4).normal(size=2**k)
+    logits = np.array([0.4, -1.0, 2.0])
+    exact = exact_table_gradient(table, logits)
+    for name in ["noise_score", "antithetic_noise"]:
+        draws = pmcgrad.gradient_samples(table_function(table, k), pt.constant(logits), name,
+                                         samples=40_000, rng=10, noise="laplace_test")
+        g = pytensor.function([], draws.gradients)()
+        se = g.std(axis=0, ddof=1) / np.sqrt(g.shape[0])
+        assert np.all(np.abs(g.mean(axis=0) - exact) < 4 * se), name
