@@ -11,15 +11,18 @@ from pmcgrad.estimators import (
     register_noise,
 )
 from pmcgrad.ops import GradientSamples, compile, expectation, gradient_samples, shared_rng
+from pmcgrad.vi import FitResult, fit
 
 __all__ = [
     "Estimator",
+    "FitResult",
     "GradientSamples",
     "NoiseDistribution",
     "compile",
     "estimator_names",
     "estimator_table",
     "expectation",
+    "fit",
     "get_estimator",
     "gradient_samples",
     "noise_names",

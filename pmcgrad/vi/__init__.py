@@ -1,0 +1,122 @@
+"""Variational inference for PyMC models with Bernoulli latents.
+
+``pmcgrad.fit`` follows ``pm.fit``'s signature. The family is mean-field Bernoulli(logits) for
+every free Bernoulli variable and a Gaussian on PyMC's unconstrained space for the continuous
+ones; the registered estimator supplies the logit gradients (MATH.md, last section).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import pymc as pm
+import pytensor
+from pymc.model import modelcontext
+
+from pmcgrad.estimators import Estimator, get_estimator
+from pmcgrad.ops import DEFAULT_EXACT_LIMIT, shared_rng
+from pmcgrad.vi.family import FAMILIES, make_family
+from pmcgrad.vi.loop import Runner
+from pmcgrad.vi.model import UnsupportedLatentError, analyse_model
+from pmcgrad.vi.objective import build_elbo
+from pmcgrad.vi.result import FitResult
+
+__all__ = ["FAMILIES", "FitResult", "UnsupportedLatentError", "fit"]
+
+DEFAULT_LEARNING_RATE = 0.02
+
+
+def fit(
+    n: int = 10_000,
+    *,
+    model: pm.Model | None = None,
+    estimator: str | Estimator = "disarm",
+    samples: int = 8,
+    family: str = "meanfield",
+    starts: int = 1,
+    optimizer: Callable | None = None,
+    random_seed: int | None = None,
+    progressbar: bool = True,
+    callbacks: Sequence[Callable] | None = None,
+    noise: str = "logistic",
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+    final_samples: int = 2000,
+) -> FitResult:
+    """Fit a variational approximation to ``model`` (from the context when omitted).
+
+    Parameters
+    ----------
+    n
+        Optimisation steps.
+    estimator
+        Gradient estimator for the Bernoulli logits: any registered name
+        (``pmcgrad.estimator_names()``).
+    samples
+        Draws per step; a 2-evaluation estimator evaluates the model ``2 * samples`` times.
+    family
+        ``"meanfield"`` or ``"fullrank"`` Gaussian for the continuous free variables.
+    starts
+        Independent initialisations run as one vectorised graph; the one with the best final
+        ELBO estimate is kept, and ``result.final_elbos`` reports all of them.
+    optimizer
+        A PyMC optimiser in partial form, e.g. ``pm.adam(learning_rate=0.01)``; default
+        ``pm.adam(learning_rate=0.02)``.
+    callbacks
+        Called after each step as ``callback(result, loss_history, step)``, like ``pm.fit``'s;
+        PyMC's ``CheckParametersConvergence`` works. Raise ``StopIteration`` to stop.
+    final_samples
+        Draws of the final low-noise ELBO estimate that ranks the starts.
+
+    Returns
+    -------
+    FitResult
+        ``sample(draws, random_seed)`` returns an ``xarray.DataTree``; ``refine(n)`` continues.
+
+    Raises
+    ------
+    UnsupportedLatentError
+        A free discrete variable that is not Bernoulli.
+    pymc.exceptions.SamplingError
+        The model's log density is not finite at its initial point.
+    FloatingPointError
+        A non-finite loss; the fit is rolled back to its last finite state and the result,
+        history included, is attached as ``error.result``.
+    """
+    model = modelcontext(model)
+    est = get_estimator(estimator)
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; valid families: {', '.join(FAMILIES)}")
+    if not isinstance(starts, int) or starts < 1:
+        raise ValueError(f"starts must be a positive int, got {starts!r}")
+    structure = analyse_model(model)
+    model.check_start_vals(model.initial_point())
+
+    seeds = np.random.SeedSequence(random_seed).spawn(3)
+    init_rng = np.random.default_rng(seeds[0])
+    rngs = (shared_rng(seeds[1]), shared_rng(seeds[2]))
+
+    gaussian = None
+    if structure.n_reals:
+        gaussian = make_family(family, structure.initial_reals, starts, init_rng)
+    logits = None
+    if structure.n_bits:
+        # The first start begins at p = 1/2; further starts at random logits, so that
+        # they can land in different optima of the (multimodal) mean-field ELBO.
+        init = np.zeros((starts, structure.n_bits))
+        init[1:] = init_rng.uniform(-3, 3, size=(starts - 1, structure.n_bits))
+        logits = pytensor.shared(init, name="logits")
+
+    elbo_graph = build_elbo(structure, gaussian, logits, est, samples, rngs, noise, exact_limit,
+                            starts)
+    runner = Runner(
+        elbo_graph=elbo_graph, family=gaussian, logits=logits, structure=structure,
+        optimizer=optimizer or pm.adam(learning_rate=DEFAULT_LEARNING_RATE),
+        final_samples=final_samples, rngs=rngs, starts=starts,
+    )
+    result = FitResult(
+        structure=structure, estimator=est.name, family=gaussian, logits=logits, runner=runner,
+        hist_starts=np.zeros((0, starts)), gradient_variance_starts=np.zeros((0, starts)),
+    )
+    runner.run(result, n, progressbar=progressbar, callbacks=callbacks)
+    return result

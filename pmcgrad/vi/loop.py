@@ -1,0 +1,171 @@
+"""The optimisation loop: compiled step, progress bar, callbacks, and the non-finite guard."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pymc.progress_bar import CustomProgress, default_progress_theme
+from rich.console import Console
+from rich.progress import Progress, TextColumn
+
+from pmcgrad.ops import compile as compile_with_rng_updates
+from pmcgrad.vi.family import bernoulli_entropy
+from pmcgrad.vi.result import FitResult
+
+__all__ = ["Runner"]
+
+logger = logging.getLogger("pmcgrad.vi")
+
+# Exponential weight of the running gradient-variance diagnostic (about the last 100 steps).
+_VARIANCE_DECAY = 0.99
+
+
+class Runner:
+    """Holds the compiled step and final-ELBO functions of one fit, and runs steps."""
+
+    def __init__(self, *, elbo_graph, family, logits, structure, optimizer, final_samples,
+                 rngs, starts):
+        params = ([logits] if logits is not None else []) + (
+            list(family.params.values()) if family is not None else []
+        )
+        grads = pytensor.grad(elbo_graph.loss, params)
+        updates = optimizer(grads, params)
+        outputs = [-elbo_graph.elbo]
+        if logits is not None:
+            outputs.append(grads[0])
+        self.step = compile_with_rng_updates([], outputs, updates=updates)
+        # Every shared variable the step changes, for restoring the last finite state.
+        self._state = list(updates.keys())
+        self._final_elbo = compile_with_rng_updates(
+            [], _final_elbo_samples(structure, family, logits, final_samples, rngs, starts)
+        )
+        self._family = family
+        self._draw_reals = None
+        self.has_bits = logits is not None
+        n_bits = structure.n_bits
+        self._grad_mean = np.zeros((starts, n_bits))
+        self._grad_sq = np.zeros((starts, n_bits))
+        self._steps_seen = 0
+
+    @property
+    def gradient_variance(self) -> np.ndarray:
+        """Bias-corrected running variance of each logit gradient, ``(M, K)``."""
+        correction = 1 - _VARIANCE_DECAY ** max(self._steps_seen, 1)
+        mean = self._grad_mean / correction
+        return np.maximum(self._grad_sq / correction - mean**2, 0.0)
+
+    def run(self, result: FitResult, n: int, *, progressbar: bool, callbacks) -> None:
+        """``n`` steps; on a non-finite loss restore the last finite state and raise."""
+        callbacks = list(callbacks or [])
+        done = result.hist_starts.shape[0]
+        starts = result.hist_starts.shape[1]
+        hist = np.concatenate([result.hist_starts, np.full((n, starts), np.nan)])
+        variance = np.concatenate([result.gradient_variance_starts, np.full((n, starts), np.nan)])
+        total = hist.sum(axis=1)  # what callbacks see: the loss summed over starts
+        snapshots = [self._snapshot(), self._snapshot()]
+        steps_run = 0
+        with CustomProgress(
+            *Progress.get_default_columns(), TextColumn("{task.fields[loss]}"),
+            console=Console(theme=default_progress_theme), disable=not progressbar,
+        ) as progress:
+            task = progress.add_task("Fitting:", total=n, loss="")
+            try:
+                for i in range(n):
+                    snapshots = [snapshots[1], self._snapshot()]
+                    outputs = self.step()
+                    loss = np.asarray(outputs[0])
+                    if not np.all(np.isfinite(loss)):
+                        # The loss of step i is computed before its update, so the state two
+                        # snapshots back is the last one whose loss and gradient were finite.
+                        self._restore(snapshots[0])
+                        steps_run = i
+                        error = self._non_finite_error(done + i, loss, hist[: done + i])
+                        error.result = result
+                        raise error
+                    hist[done + i] = loss
+                    total[done + i] = loss.sum()
+                    if self.has_bits:
+                        self._track_gradient(np.asarray(outputs[1]))
+                        variance[done + i] = self.gradient_variance.mean(axis=1)
+                    steps_run = i + 1
+                    progress.update(task, advance=1)
+                    if i % 10 == 0 or i == n - 1:
+                        window = total[max(0, done + i - 999) : done + i + 1]
+                        progress.update(task, loss=f"Average Loss = {np.mean(window):,.5g}")
+                    for callback in callbacks:
+                        callback(result, total[: done + i + 1], done + i + 1)
+            except StopIteration as stop:
+                logger.info("stopped by a callback: %s", stop)
+            except KeyboardInterrupt:
+                logger.info("interrupted at step %d", done + steps_run)
+            finally:
+                result.hist_starts = hist[: done + steps_run]
+                result.gradient_variance_starts = variance[: done + steps_run]
+                self.finalise(result)
+
+    def finalise(self, result: FitResult) -> None:
+        """Score every start by a low-noise ELBO estimate and select the best."""
+        samples = np.asarray(self._final_elbo())  # [F, M]
+        result.final_elbos = samples.mean(axis=0)
+        result.final_elbo_se = samples.std(axis=0, ddof=1) / np.sqrt(samples.shape[0])
+        finite = np.where(np.isfinite(result.final_elbos), result.final_elbos, -np.inf)
+        result.best_start = int(np.argmax(finite))
+
+    def draw_reals(self, eps: np.ndarray, start: int) -> np.ndarray:
+        """``theta`` for standard-normal ``eps (draws, D)`` under start ``start``'s Gaussian."""
+        if self._draw_reals is None:
+            eps_var = pt.tensor3("eps")
+            self._draw_reals = pytensor.function([eps_var], self._family.draw(eps_var))
+        starts = self._family.params["mean"].get_value().shape[0]
+        stacked = np.broadcast_to(eps[:, None, :], (eps.shape[0], starts, eps.shape[1]))
+        return np.asarray(self._draw_reals(np.ascontiguousarray(stacked)))[:, start]
+
+    # --- helpers
+    def _track_gradient(self, grad: np.ndarray) -> None:
+        self._steps_seen += 1
+        self._grad_mean = _VARIANCE_DECAY * self._grad_mean + (1 - _VARIANCE_DECAY) * grad
+        self._grad_sq = _VARIANCE_DECAY * self._grad_sq + (1 - _VARIANCE_DECAY) * grad**2
+
+    def _snapshot(self) -> list[np.ndarray]:
+        return [var.get_value(borrow=False) for var in self._state]
+
+    def _restore(self, snapshot: list[np.ndarray]) -> None:
+        for var, value in zip(self._state, snapshot, strict=True):
+            var.set_value(value)
+
+    @staticmethod
+    def _non_finite_error(step: int, loss: np.ndarray, hist: np.ndarray) -> FloatingPointError:
+        finite_rows = np.flatnonzero(np.all(np.isfinite(hist), axis=1))
+        if finite_rows.size:
+            last = finite_rows[-1]
+            last_text = f"the last finite loss was {hist[last].tolist()} at step {last}"
+        else:
+            last_text = "no step had a finite loss"
+        return FloatingPointError(
+            f"non-finite ELBO at step {step} (loss per start: {loss.tolist()}); {last_text}. "
+            "The fit was rolled back to its last finite state and its history is kept on the "
+            "result (FloatingPointError.result). Try a smaller learning rate, more samples, or "
+            "check the model's log density."
+        )
+
+
+def _final_elbo_samples(structure, family, logits, draws, rngs, starts):
+    """Plain Monte Carlo ELBO samples ``(F, M)``: bits and theta drawn from q, no estimator."""
+    bits_rng, gauss_rng = rngs
+    batch = draws * starts
+    log_q_entropy = family.entropy() if family is not None else pt.zeros((starts,))
+    bits = reals = None
+    if logits is not None:
+        _, u = pt.random.uniform(size=(draws, starts, structure.n_bits), rng=bits_rng,
+                                 return_next_rng=True)
+        bits = (u < pt.sigmoid(logits)).astype("float64").reshape((batch, -1))
+        log_q_entropy = log_q_entropy + bernoulli_entropy(logits).sum(-1)
+    if family is not None:
+        _, eps = pt.random.normal(size=(draws, starts, structure.n_reals), rng=gauss_rng,
+                                  return_next_rng=True)
+        reals = family.draw(eps).reshape((batch, -1))
+    log_joint = structure.log_density(bits, reals).reshape((draws, starts))
+    return log_joint + log_q_entropy
