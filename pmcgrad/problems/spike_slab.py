@@ -305,8 +305,9 @@ def meanfield_cavi(
     """Coordinate-ascent variational inference for the fully factorised family.
 
     q(beta_j) starts at N(init_mean_j, slab_sd^2) (``init_mean`` defaults to 0, the prior) and
-    alpha at ``init_inclusion`` (or, if None, at Uniform(0.05, 0.95) draws from ``seed``).  Each sweep visits j = 1..k and
-    applies the two exact coordinate maximisers, with r_{-j} = y - sum_{l != j} X_l alpha_l m_l:
+    alpha at ``init_inclusion`` (or, if None, at Uniform(0.05, 0.95) draws from ``seed``).
+    Each sweep visits j = 1..k and applies the two exact coordinate maximisers, with
+    r_{-j} = y - sum_{l != j} X_l alpha_l m_l:
 
         1/s_j^2 = alpha_j ||X_j||^2 / sigma^2 + 1/slab_sd^2,
         m_j = s_j^2 alpha_j X_j^T r_{-j} / sigma^2,

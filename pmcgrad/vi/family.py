@@ -66,7 +66,7 @@ def make_family(name: str, initial: np.ndarray, starts: int, rng: np.random.Gene
         return strictly_lower + pt.eye(dim)[None] * diagonal[..., None]  # (M, D, D)
 
     def draw(eps):  # eps (S, M, D) -> (S, M, D)
-        return mean_var + pt.einsum("mij,smj->smi", cholesky(), eps)
+        return mean_var + (cholesky()[None] @ eps[..., None])[..., 0]
 
     def entropy():
         diagonal = pt.softplus(pt.diagonal(raw_var, axis1=-2, axis2=-1))

@@ -1,0 +1,221 @@
+"""pmcgrad.fit's API: signature, result object, DataTree output and errors."""
+
+from __future__ import annotations
+
+import arviz as az
+import matplotlib
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+import pytest
+import xarray as xr
+from pymc.exceptions import SamplingError
+from pymc.variational.callbacks import CheckParametersConvergence
+
+import pmcgrad
+from pmcgrad.models import spike_slab_model
+from pmcgrad.problems import simulate_spike_slab
+from pmcgrad.vi import UnsupportedLatentError
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def small_data():
+    return simulate_spike_slab(n=40, k=4, n_true=2, seed=0)
+
+
+@pytest.fixture(scope="module")
+def fitted(small_data):
+    model = spike_slab_model(small_data)
+    with model:
+        result = pmcgrad.fit(1500, estimator="disarm", starts=3, random_seed=1,
+                             progressbar=False)
+    return model, result
+
+
+def test_result_holds_history_inclusion_and_diagnostics(fitted, small_data):
+    """Loss history, named inclusion probabilities with dims, per-start ELBOs, variances."""
+    _, result = fitted
+    assert result.hist.shape == (1500,) and np.all(np.isfinite(result.hist))
+    inclusion = result.inclusion_probabilities["z"]
+    assert inclusion.dims == ("predictor",)
+    assert list(inclusion.coords["predictor"].values) == ["x0", "x1", "x2", "x3"]
+    assert np.all((inclusion >= 0) & (inclusion <= 1))
+    assert result.final_elbos.shape == (3,) and result.final_elbo_se.shape == (3,)
+    assert result.elbo == result.final_elbos.max()
+    variance = result.gradient_variance["z"]
+    assert variance.dims == ("predictor",) and np.all(variance >= 0)
+    assert result.gradient_variance_starts.shape == (1500, 3)
+
+
+def test_starts_run_as_one_vectorised_graph(fitted):
+    """starts=M is one compiled step over (M, K) logits, not M Python loops."""
+    _, result = fitted
+    assert result.logit_values.shape == (3, 4)
+    assert result.family.params["mean"].get_value().shape[0] == 3
+    # Different starts end in different places: they are independent fits.
+    assert not np.allclose(result.logit_values[0], result.logit_values[1])
+
+
+def test_sample_returns_a_datatree_like_pm_sample(fitted, small_data):
+    """Integers for Bernoulli, dims and coords, deterministics, observed and constant data."""
+    _, result = fitted
+    idata = result.sample(300, random_seed=2)
+    assert isinstance(idata, xr.DataTree)
+    posterior = idata.posterior
+    assert posterior["z"].dtype == np.int64
+    assert posterior["z"].dims == ("chain", "draw", "predictor")
+    assert posterior.sizes["draw"] == 300
+    np.testing.assert_array_equal(posterior["effect"], posterior["z"] * posterior["beta"])
+    np.testing.assert_array_equal(idata.observed_data["y"], small_data.y)
+    assert "X" in idata.constant_data
+    # Reproducible from the seed; the mean of z follows the inclusion probabilities.
+    again = result.sample(300, random_seed=2)
+    np.testing.assert_array_equal(again.posterior["beta"], posterior["beta"])
+    inclusion = result.inclusion_probabilities["z"].values
+    se = np.sqrt(inclusion * (1 - inclusion) / 300) + 1e-9
+    assert np.all(np.abs(posterior["z"].mean(("chain", "draw")).values - inclusion) < 5 * se)
+    summary = az.summary(idata, var_names=["z", "beta"], kind="stats")
+    assert len(summary) == 8
+
+
+def test_arviz_plots_work_on_the_result(fitted, tmp_path):
+    """arviz_plots draws a forest plot and distribution plots from the DataTree."""
+    import arviz_plots as azp
+
+    _, result = fitted
+    idata = result.sample(200, random_seed=3)
+    azp.plot_forest(idata, var_names=["beta"], backend="matplotlib").savefig(tmp_path / "f.png")
+    azp.plot_dist(idata, var_names=["beta", "z"], backend="matplotlib").savefig(
+        tmp_path / "d.png")
+    assert (tmp_path / "f.png").stat().st_size > 0 and (tmp_path / "d.png").stat().st_size > 0
+
+
+def test_refine_continues_where_the_fit_stopped(small_data):
+    """refine(n) appends n steps and starts from the current parameters."""
+    with spike_slab_model(small_data):
+        result = pmcgrad.fit(200, random_seed=4, progressbar=False)
+    logits_before = result.logit_values.copy()
+    first_hist = result.hist.copy()
+    result.refine(100, progressbar=False)
+    assert result.hist.shape == (300,)
+    np.testing.assert_array_equal(result.hist[:200], first_hist)
+    assert not np.array_equal(result.logit_values, logits_before)
+
+
+def test_pymc_callbacks_stop_the_fit(small_data):
+    """PyMC's CheckParametersConvergence reads result.params and stops the loop."""
+    seen = []
+    with spike_slab_model(small_data):
+        result = pmcgrad.fit(
+            5000, random_seed=5, progressbar=False,
+            callbacks=[CheckParametersConvergence(every=50, tolerance=1e9),
+                       lambda res, hist, i: seen.append((i, hist.shape[0]))],
+        )
+    # The first check (step 50) compares with step 1 and, with this tolerance, stops there;
+    # callbacks after it in the list do not run for that step.
+    assert result.hist.shape == (50,)
+    assert seen[0] == (1, 1) and seen[-1] == (49, 49)
+
+
+def test_progressbar_shows_the_running_loss(small_data, capsys):
+    """The rich progress bar runs and prints the running average loss."""
+    with spike_slab_model(small_data):
+        pmcgrad.fit(50, random_seed=6, progressbar=True)
+    assert "Average Loss" in capsys.readouterr().out
+
+
+def test_bernoulli_of_any_shape_with_p_or_logit_p():
+    """Bernoulli latents of shape (2, 3) with logit_p, plus a scalar one with p, are fitted."""
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=(2, 3)) + 2.0
+    with pm.Model(coords={"row": ["a", "b"], "col": [0, 1, 2]}):
+        z = pm.Bernoulli("z", logit_p=0.3, dims=("row", "col"))
+        w = pm.Bernoulli("w", p=0.5)
+        shift = pm.Normal("shift", 0.0, 1.0)
+        pm.Normal("y", mu=2.0 * z + shift * w, sigma=0.5, observed=y)
+        result = pmcgrad.fit(300, estimator="arm", random_seed=7, progressbar=False)
+    assert result.inclusion_probabilities["z"].dims == ("row", "col")
+    assert result.inclusion_probabilities["z"].shape == (2, 3)
+    assert result.inclusion_probabilities["w"].shape == ()
+    idata = result.sample(50, random_seed=0)
+    assert idata.posterior["z"].shape == (1, 50, 2, 3)
+
+
+def test_fullrank_family_and_exact_estimator():
+    """family='fullrank' and estimator='exact' fit; the fullrank family has a full scale."""
+    data = simulate_spike_slab(n=40, k=3, n_true=1, seed=2)
+    with spike_slab_model(data):
+        result = pmcgrad.fit(300, estimator="exact", family="fullrank", random_seed=8,
+                             progressbar=False)
+    assert result.family.params["scale_tril_raw"].get_value().shape == (1, 3, 3)
+    assert result.std["beta"].shape == (3,)
+    assert np.isfinite(result.elbo)
+
+
+def test_model_without_continuous_latents():
+    """A model with only Bernoulli latents fits the bits alone."""
+    with pm.Model():
+        z = pm.Bernoulli("z", p=0.5, shape=3)
+        pm.Normal("y", mu=3.0 * z, sigma=1.0, observed=[3.0, 0.0, 3.0])
+        result = pmcgrad.fit(800, random_seed=9, progressbar=False)
+    assert result.family is None
+    inclusion = result.inclusion_probabilities["z"].values
+    assert inclusion[0] > 0.9 and inclusion[1] < 0.1 and inclusion[2] > 0.9
+
+
+# --- bad input: a clear error, and nothing lost
+@pytest.mark.parametrize(
+    ("make_rv", "distribution"),
+    [
+        (lambda: pm.Categorical("c", p=[0.3, 0.7]), "Categorical"),
+        (lambda: pm.Poisson("c", 2.0), "Poisson"),
+        (lambda: pm.Binomial("c", 3, 0.5), "Binomial"),
+        (lambda: pm.DiscreteUniform("c", 0, 3), "DiscreteUniform"),
+    ],
+)
+def test_non_bernoulli_discrete_latent_is_refused(make_rv, distribution):
+    """The error names the variable, its distribution and what is supported."""
+    with pm.Model():
+        c = make_rv()
+        pm.Normal("y", mu=c, sigma=1.0, observed=[1.0])
+        with pytest.raises(UnsupportedLatentError,
+                           match=f"'c' is discrete with distribution {distribution}.*Bernoulli"):
+            pmcgrad.fit(10, progressbar=False)
+
+
+def test_unknown_estimator_and_family_are_refused(small_data):
+    """Unknown names list the valid ones."""
+    with spike_slab_model(small_data):
+        with pytest.raises(ValueError, match="registered estimators: exact, reinforce"):
+            pmcgrad.fit(10, estimator="dis_arm", progressbar=False)
+        with pytest.raises(ValueError, match="valid families: meanfield, fullrank"):
+            pmcgrad.fit(10, family="low_rank", progressbar=False)
+
+
+def test_non_finite_start_names_the_variables():
+    """A non-finite log density at the initial point is refused, naming the variable."""
+    with pm.Model():
+        z = pm.Bernoulli("z", p=0.5)
+        pm.Normal("y", mu=z, sigma=1.0, observed=[np.inf])
+        with pytest.raises(SamplingError, match=r"'y': [^,}]*-inf"):
+            pmcgrad.fit(10, progressbar=False)
+
+
+def test_non_finite_loss_stops_with_history_kept():
+    """A NaN ELBO raises FloatingPointError naming the step; the history stays on the result."""
+    with pm.Model():
+        z = pm.Bernoulli("z", p=0.5)
+        mu = pm.Normal("mu", 0.0, 10.0)
+        # The density turns NaN once mu drifts past 3 towards the data at 10.
+        pm.Potential("boom", pt.switch(mu > 3.0, np.nan, 0.0))
+        pm.Normal("y", mu=mu + z, sigma=1.0, observed=[10.0, 10.0, 10.0])
+        with pytest.raises(FloatingPointError, match=r"non-finite ELBO at step (\d+).*last finite "
+                                                     r"loss was .* at step") as info:
+            pmcgrad.fit(5000, random_seed=10, progressbar=False)
+    result = info.value.result
+    assert 0 < result.hist.shape[0] < 5000
+    assert np.all(np.isfinite(result.hist))
+    assert np.isfinite(result.family.params["mean"].get_value()).all()
+    assert f"at step {result.hist.shape[0]}" in str(info.value)
