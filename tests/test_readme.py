@@ -45,14 +45,28 @@ def test_readme_example_runs_as_printed(name):
     """Each marked README example runs unchanged in a fresh interpreter."""
     result = subprocess.run(
         [sys.executable, "-c", _examples()[name]], cwd=ROOT, capture_output=True, text=True,
-        timeout=600,
+        timeout=900,
     )
     assert result.returncode == 0, result.stderr[-3000:]
 
 
 def test_readme_has_the_expected_examples():
     """The first example (expectation) and the extension example are marked for testing."""
-    assert {"first", "extend"} <= set(_examples())
+    assert {"first", "extend", "fit"} <= set(_examples())
+
+
+@pytest.mark.slow
+def test_spike_and_slab_example_prints_fitted_and_exact_inclusion():
+    """examples/spike_and_slab.py runs and its fitted inclusion matches the exact to 0.05."""
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "spike_and_slab.py")], cwd=ROOT,
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line.split() for line in result.stdout.splitlines() if line.strip().startswith("x")]
+    assert len(rows) == 8
+    for _, _, fitted, exact in rows:
+        assert abs(float(fitted) - float(exact)) < 0.05
 
 
 def test_find_python_refuses_an_old_interpreter(tmp_path):
