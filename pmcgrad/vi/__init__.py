@@ -55,7 +55,10 @@ def fit(
     samples
         Draws per step; a 2-evaluation estimator evaluates the model ``2 * samples`` times.
     family
-        ``"meanfield"`` or ``"fullrank"`` Gaussian for the continuous free variables.
+        The Gaussian for the continuous free variables (on PyMC's unconstrained space):
+        ``"meanfield"``, ``"fullrank"``, or ``"bit_conditioned"``, whose mean and scale are
+        linear in the bits, ``q(theta | z) = N(mu + W z, diag(softplus(rho + V z))^2)``, with
+        ``beta_j`` paired to ``z_j`` when their shapes match (dense otherwise).
     starts
         Independent initialisations run as one vectorised graph; the one with the best final
         ELBO estimate is kept, and ``result.final_elbos`` reports all of them.
@@ -98,7 +101,7 @@ def fit(
 
     gaussian = None
     if structure.n_reals:
-        gaussian = make_family(family, structure.initial_reals, starts, init_rng)
+        gaussian = make_family(family, structure, starts, init_rng)
     logits = None
     if structure.n_bits:
         # The first start begins at p = 1/2; further starts at random logits, so that

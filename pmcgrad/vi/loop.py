@@ -114,14 +114,22 @@ class Runner:
         finite = np.where(np.isfinite(result.final_elbos), result.final_elbos, -np.inf)
         result.best_start = int(np.argmax(finite))
 
-    def draw_reals(self, eps: np.ndarray, start: int) -> np.ndarray:
-        """``theta`` for standard-normal ``eps (draws, D)`` under start ``start``'s Gaussian."""
+    def draw_reals(self, eps: np.ndarray, start: int, bits: np.ndarray | None) -> np.ndarray:
+        """``theta (draws, D)`` for standard-normal ``eps (draws, D)`` under start ``start``'s
+        Gaussian, given the drawn ``bits (draws, K)`` where the family depends on them."""
         if self._draw_reals is None:
-            eps_var = pt.tensor3("eps")
-            self._draw_reals = pytensor.function([eps_var], self._family.draw(eps_var))
+            eps_var, bits_var = pt.tensor3("eps"), pt.tensor3("bits")
+            theta = self._family.draw(eps_var, bits_var if self._family.conditional else None)
+            self._draw_reals = pytensor.function([eps_var, bits_var], theta,
+                                                 on_unused_input="ignore")
         starts = self._family.params["mean"].get_value().shape[0]
-        stacked = np.broadcast_to(eps[:, None, :], (eps.shape[0], starts, eps.shape[1]))
-        return np.asarray(self._draw_reals(np.ascontiguousarray(stacked)))[:, start]
+        bits = np.zeros((eps.shape[0], 0)) if bits is None else bits.astype("float64")
+
+        def per_start(values):  # the same values for every start; only `start` is kept
+            return np.ascontiguousarray(np.broadcast_to(
+                values[:, None, :], (values.shape[0], starts, values.shape[1])))
+
+        return np.asarray(self._draw_reals(per_start(eps), per_start(bits)))[:, start]
 
     # --- helpers
     def _track_gradient(self, grad: np.ndarray) -> None:
@@ -156,16 +164,20 @@ def _final_elbo_samples(structure, family, logits, draws, rngs, starts):
     """Plain Monte Carlo ELBO samples ``(F, M)``: bits and theta drawn from q, no estimator."""
     bits_rng, gauss_rng = rngs
     batch = draws * starts
-    log_q_entropy = family.entropy() if family is not None else pt.zeros((starts,))
+    entropy = pt.zeros((starts,))
     bits = reals = None
     if logits is not None:
         _, u = pt.random.uniform(size=(draws, starts, structure.n_bits), rng=bits_rng,
                                  return_next_rng=True)
-        bits = (u < pt.sigmoid(logits)).astype("float64").reshape((batch, -1))
-        log_q_entropy = log_q_entropy + bernoulli_entropy(logits).sum(-1)
+        bits = (u < pt.sigmoid(logits)).astype("float64")  # [F, M, K]
+        entropy = entropy + bernoulli_entropy(logits).sum(-1)
     if family is not None:
         _, eps = pt.random.normal(size=(draws, starts, structure.n_reals), rng=gauss_rng,
                                   return_next_rng=True)
-        reals = family.draw(eps).reshape((batch, -1))
-    log_joint = structure.log_density(bits, reals).reshape((draws, starts))
-    return log_joint + log_q_entropy
+        given = bits if family.conditional else None
+        reals = family.draw(eps, given).reshape((batch, -1))
+        # E[-log q(theta | z) | z] = H[q(theta | z)]: unbiased, with less noise.
+        entropy = entropy + family.entropy(given)
+    flat_bits = bits.reshape((batch, -1)) if bits is not None else None
+    log_joint = structure.log_density(flat_bits, reals).reshape((draws, starts))
+    return log_joint + entropy

@@ -3,7 +3,10 @@
 ``ELBO = E_q[log p(x, z, theta)] + H[q(z)] + H[q(theta)]``. The registered estimator handles the
 expectation over the bits ``z``; ``theta = mean + scale eps`` is reparameterised, so its
 gradients flow pathwise through ``f``. The two members of an antithetic pair see the same
-``theta`` (common random numbers), because ``f`` pairs evaluation ``e * S + s`` with draw ``s``.
+Gaussian noise (common random numbers), because ``f`` pairs evaluation ``e * S + s`` with draw
+``s``. For the bit-conditioned family ``q(theta | z)`` the objective is
+``E_q(z)[E_q(theta|z)[log p(x, z, theta) - log q(theta | z)]] + H[q(z)]``, so ``f`` carries
+``H[q(theta | z)]`` (``-log q`` less its zero-mean noise term ``eps^2 / 2 - 1/2``).
 """
 
 from __future__ import annotations
@@ -45,42 +48,45 @@ def build_elbo(
     continuous latents. ``rngs`` are two shared RNGs: the bits' and the Gaussian noise's.
     """
     bits_rng, gauss_rng = rngs
-    n_reals = structure.n_reals
-    theta = None
+    n_reals, n_bits = structure.n_reals, structure.n_bits
+    eps = None
     if n_reals:
         _, eps = pt.random.normal(size=(samples, starts, n_reals), rng=gauss_rng,
-                                  return_next_rng=True)
-        theta = family.draw(eps)  # [S, M, D]
+                                  return_next_rng=True)  # [S, M, D]
 
-    entropy = family.entropy() if family is not None else pt.zeros((starts,))
     if logits is None:
-        flat = theta.reshape((-1, n_reals))
-        log_joint = structure.log_density(None, flat).reshape((samples, starts)).mean(0)
-        elbo = log_joint + entropy
+        theta = family.draw(eps, None)
+        log_joint = structure.log_density(None, theta.reshape((-1, n_reals)))
+        elbo = log_joint.reshape((samples, starts)).mean(0) + family.entropy(None)
         return ElboGraph(elbo, -elbo.sum())
-
-    n_bits = structure.n_bits
 
     def f(bits):  # [N, M, K] -> [N, M]
         n_eval = bits.shape[0]
-        if theta is None:
+        if eps is None:
             return structure.log_density(bits.reshape((-1, n_bits)), None).reshape((n_eval, starts))
         if estimator.family == "exact":
             # Every enumerated configuration is averaged over all S Gaussian draws.
-            bits_b = pt.broadcast_to(bits[:, None], (n_eval, samples, starts, n_bits))
-            theta_b = pt.broadcast_to(theta[None], (n_eval, samples, starts, n_reals))
-            log_p = structure.log_density(bits_b.reshape((-1, n_bits)),
-                                          theta_b.reshape((-1, n_reals)))
-            return log_p.reshape((n_eval, samples, starts)).mean(1)
-        # Evaluation e * S + s is paired with Gaussian draw s.
-        theta_rep = pt.tile(theta, (n_eval // samples, 1, 1))
-        log_p = structure.log_density(bits.reshape((-1, n_bits)), theta_rep.reshape((-1, n_reals)))
-        return log_p.reshape((n_eval, starts))
+            bits, eps_n = bits[:, None], eps[None]  # [N, 1, M, K], [1, S, M, D]
+            lead = (n_eval, samples, starts)
+        else:
+            # Evaluation e * S + s is paired with Gaussian draw s: the members of an
+            # antithetic pair share their Gaussian noise (common random numbers).
+            eps_n = pt.tile(eps, (n_eval // samples, 1, 1))  # [N, M, D]
+            lead = (n_eval, starts)
+        theta = pt.broadcast_to(family.draw(eps_n, bits), (*lead, n_reals))
+        bits_b = pt.broadcast_to(bits, (*lead, n_bits))
+        log_p = structure.log_density(bits_b.reshape((-1, n_bits)),
+                                      theta.reshape((-1, n_reals))).reshape(lead)
+        if family.conditional:
+            log_p = log_p + family.entropy(bits)  # -log q(theta | z) up to its noise term
+        return log_p.mean(1) if estimator.family == "exact" else log_p
 
     # A static shape lets `exact` enumerate and lets f's output shape be checked at build.
     logits = pt.specify_shape(logits, (starts, n_bits))
     expected_log_joint = expectation(
         f, logits, estimator, samples=samples, rng=bits_rng, noise=noise, exact_limit=exact_limit
     )  # [M]
-    elbo = expected_log_joint + bernoulli_entropy(logits).sum(-1) + entropy
+    elbo = expected_log_joint + bernoulli_entropy(logits).sum(-1)
+    if family is not None and not family.conditional:
+        elbo = elbo + family.entropy(None)
     return ElboGraph(elbo, -elbo.sum())

@@ -88,13 +88,19 @@ class FitResult:
 
     @property
     def mean(self) -> dict[str, xr.DataArray]:
-        """Gaussian means of the continuous value variables (unconstrained), best start."""
+        """Gaussian means of the continuous value variables (unconstrained), best start.
+
+        For ``bit_conditioned`` this is the mean at ``z = 0``; ``sample`` draws theta given z.
+        """
         return self._reals_by_variable(self.family.params["mean"].get_value())
 
     @property
     def std(self) -> dict[str, xr.DataArray]:
-        """Gaussian marginal standard deviations (unconstrained space), best start."""
-        return self._reals_by_variable(self.family.marginal_std().eval())
+        """Gaussian marginal standard deviations (unconstrained space), best start.
+
+        For ``bit_conditioned`` this is the scale at ``z = 0``.
+        """
+        return self._reals_by_variable(self.family.marginal_std(None).eval())
 
     @property
     def gradient_variance(self) -> dict[str, xr.DataArray]:
@@ -117,13 +123,14 @@ class FitResult:
         start = self.best_start if start is None else start
         rng = np.random.default_rng(random_seed)
         values: dict[str, np.ndarray] = {}
+        bits = None
         if self.logits is not None:
             probs = self.inclusion_probabilities_starts[start]
             bits = (rng.random((draws, probs.size)) < probs).astype("int64")
             values |= self.structure.split(bits, self.structure.bits)
         if self.family is not None:
             eps = rng.normal(size=(draws, self.structure.n_reals))
-            reals = self.runner.draw_reals(eps, start)
+            reals = self.runner.draw_reals(eps, start, bits)  # theta drawn given the drawn z
             values |= self.structure.split(reals, self.structure.reals)
         constrained = self._constrain(values)
         model = self.model
