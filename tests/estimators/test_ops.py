@@ -210,6 +210,17 @@ def test_unknown_noise_lists_registered_noise():
 
 
 # --- user extensions
+@pytest.fixture
+def isolated_registries(monkeypatch):
+    """Registrations made by a test stay inside it."""
+    import pmcgrad.estimators as estimators
+    import pmcgrad.estimators.noise as noise
+
+    monkeypatch.setattr(estimators, "_REGISTRY", dict(estimators._REGISTRY))
+    monkeypatch.setattr(noise, "_REGISTRY", dict(noise._REGISTRY))
+
+
+@pytest.mark.usefixtures("isolated_registries")
 def test_user_registered_estimator_is_usable_and_unbiased():
     """A user's own estimator (REINFORCE with a constant baseline) registers and is unbiased."""
 
@@ -229,7 +240,7 @@ def test_user_registered_estimator_is_usable_and_unbiased():
         unbiased=True, formula="(f(b) - 1) (b - p)", reference="test", draw=draw, bits=bits,
         gradient=gradient,
     )
-    pmcgrad.register_estimator(mine, overwrite=True)
+    pmcgrad.register_estimator(mine)
     assert "reinforce_baseline_one" in pmcgrad.estimator_names()
     k = 3
     table = np.random.default_rng(2).normal(size=2**k)
@@ -243,6 +254,7 @@ def test_user_registered_estimator_is_usable_and_unbiased():
         pmcgrad.register_estimator(mine)
 
 
+@pytest.mark.usefixtures("isolated_registries")
 def test_user_registered_noise_from_cdf_and_pdf_only():
     """Laplace noise given only as a CDF/PDF pair works in noise_score and antithetic_noise."""
     laplace = NoiseDistribution(
@@ -251,7 +263,7 @@ def test_user_registered_noise_from_cdf_and_pdf_only():
         pdf=lambda x: 0.5 * pt.exp(-pt.abs(x)),
         symmetric=True,
     )
-    pmcgrad.register_noise(laplace, overwrite=True)
+    pmcgrad.register_noise(laplace)
     assert "laplace_test" in pmcgrad.noise_names()
     k = 3
     table = np.random.default_rng(4).normal(size=2**k)
