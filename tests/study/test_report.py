@@ -1,0 +1,456 @@
+"""The study's HTML report: built from fixture results and opened in headless Chromium.
+
+The fixture writes every table of ``pmcgrad.study.columns`` with plausible values and real
+DataTrees (a tiny ``pmcgrad.fit`` and a tiny ``pm.sample`` of a spike-and-slab model). Set
+``PMCGRAD_REPORT_RESULTS=results`` to build from a real study's results instead, and
+``PMCGRAD_UPDATE_SCREENSHOT=1`` to refresh ``docs/report-top.png``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import pmcgrad
+from pmcgrad.study.columns import (
+    CHAIN_COLUMNS,
+    GRADIENT_COLUMNS,
+    MODEL_COLUMNS,
+    MODEL_TRACE_COLUMNS,
+    OPTIMISATION_COLUMNS,
+    RUNTIME_COLUMNS,
+)
+from pmcgrad.study.report import (
+    MAX_BYTES,
+    REPORT_FIGURES,
+    SECTIONS,
+    build_report,
+    build_report_from_results,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+FIXTURE_SEEDS = (0, 1, 2)
+FIT_ESTIMATORS = ("disarm", "reinforce_loo")
+
+
+# --- fixture results ----------------------------------------------------------------------
+
+def _closed_forms(t: float) -> dict[str, tuple[float, int]]:
+    """MATH.md's variances of one estimate at k = 1, phi = 0 (value, f-evaluations)."""
+    g2 = ((1 - 2 * t) / 4) ** 2
+    fourth = (1 - t) ** 4 + t**4
+    return {"reinforce": (fourth / 8 - g2, 1), "ar": (fourth / 6 - g2, 1),
+            "noise_score": (fourth / 6 - g2, 1), "reinforce_loo": ((1 - 2 * t) ** 2 / 16, 2),
+            "arm": ((1 - 2 * t) ** 2 / 48, 2), "disarm": (0.0, 2)}
+
+
+# Per-draw variance at k = 1 (toy, t = 0.49) and its growth exponent in k: plausible shapes.
+_VARIANCE_MODEL = {
+    "exact": (0.0, 0.0), "reinforce": (1.5625e-2, 1.0), "reinforce_loo": (1.3e-2, 1.0),
+    "exp_score": (6.2e-2, 1.0), "noise_score": (2.0858e-2, 1.0),
+    "uniform_boundary": (4e-4, 0.3), "uniform_naive": (1.2e-2, 1.0),
+    "antithetic_exp": (3.0e-2, 1.0), "antithetic_noise": (8.333e-6, 1.6), "ar": (2.0858e-2, 1.0),
+    "arm": (8.333e-6, 1.6), "disarm": (0.0, 1.4),
+}
+
+
+def _gradient_table(rng) -> pd.DataFrame:
+    rows = []
+    registry = {row["name"]: row for row in pmcgrad.estimator_table()}
+    for problem, t in (("toy_t0.49", 0.49), ("toy_t0.499", 0.499), ("qubo", None)):
+        for logits in ("zero", "random"):
+            for k in (1, 2, 4, 8, 16):
+                for name, (v1, slope) in _VARIANCE_MODEL.items():
+                    estimator = pmcgrad.get_estimator(name)
+                    for seed in FIXTURE_SEEDS:
+                        scale = 1.0 if t is not None else 40.0
+                        variance = v1 * scale * k**slope
+                        if name == "disarm":
+                            variance = 2e-6 * scale * (k - 1) ** slope
+                        if name == "exact":
+                            variance = 0.0
+                        variance *= float(rng.lognormal(0, 0.05))
+                        draws = 20_000
+                        grad_norm = (abs(1 - 2 * t) / 4 if t is not None else 0.7) * math.sqrt(k)
+                        se = math.sqrt(variance / draws)
+                        if registry[name]["unbiased"]:
+                            z = abs(float(rng.normal(0, 1.2))) if se > 0 else math.nan
+                            bias = (z * se) if se > 0 else 0.0
+                        else:
+                            bias = 0.3 * grad_norm / math.sqrt(k) + 0.01
+                            z = bias / se
+                        evaluations = estimator.evaluations(k)
+                        rows.append({
+                            "problem": problem, "estimator": name, "k": k, "logits": logits,
+                            "seed": seed, "draws": draws, "evaluations_per_draw": evaluations,
+                            "unbiased": registry[name]["unbiased"], "bias": bias,
+                            "bias_se": se, "max_bias_z": z,
+                            "bias_within_error": bool(np.isnan(z) or z <= 4),
+                            "variance": variance, "mse": variance + bias**2,
+                            "variance_x_evaluations": variance * evaluations,
+                            "exact_gradient_norm": grad_norm,
+                        })
+    return pd.DataFrame(rows, columns=GRADIENT_COLUMNS)
+
+
+def _chain_table(rng) -> pd.DataFrame:
+    t, evaluations = 0.49, 2
+    forms = _closed_forms(t)
+    base = {"exp_score": 6.2e-2, "ar": 2.0858e-2, "antithetic_exp": 3.0e-2, "arm": 8.333e-6,
+            "disarm": 0.0, "reinforce": 1.5625e-2, "reinforce_loo": 2.5e-5}
+    cost = {"exp_score": 1, "ar": 1, "antithetic_exp": 2, "arm": 2, "disarm": 2,
+            "reinforce": 1, "reinforce_loo": 2}
+    rows = []
+    for k in (1, 4, 16):
+        for name, v in base.items():
+            for seed in FIXTURE_SEEDS:
+                variance = v * cost[name] / evaluations * k * float(rng.lognormal(0, 0.03))
+                if name == "disarm":
+                    variance = 0.0 if k == 1 else 3e-6 * k ** 1.3
+                closed = math.nan
+                if k == 1 and name in forms:
+                    value, c = forms[name]
+                    closed = value * c / evaluations
+                rows.append({"estimator": name, "k": k, "t": t, "seed": seed,
+                             "evaluations": evaluations, "variance": variance,
+                             "variance_se": variance * 0.01, "closed_form": closed})
+    return pd.DataFrame(rows, columns=CHAIN_COLUMNS)
+
+
+def _optimisation_table(rng) -> pd.DataFrame:
+    rate = {"reinforce": 0.002, "reinforce_loo": 0.01, "ar": 0.003, "arm": 0.012,
+            "disarm": 0.02}
+    cost = {"reinforce": 1.0, "reinforce_loo": 1.9, "ar": 1.0, "arm": 1.9, "disarm": 2.0}
+    rows = []
+    k = 16
+    for t in (0.499, 0.49):
+        optimum = k * t**2
+        for name in rate:
+            for seed in FIXTURE_SEEDS:
+                for step in range(0, 1001, 50):
+                    excess = k * (0.25 - t**2 + 0.001) * math.exp(-rate[name] * step *
+                                                                   float(rng.uniform(0.8, 1.2)))
+                    rows.append({"t": t, "k": k, "estimator": name, "seed": seed, "step": step,
+                                 "seconds": step * 1e-3 * cost[name], "loss": optimum + excess})
+    return pd.DataFrame(rows, columns=OPTIMISATION_COLUMNS)
+
+
+def _model_tables(directory: Path, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Real fits and an MCMC run of a tiny spike-and-slab model, saved as netcdf."""
+    import time
+
+    import pymc as pm
+
+    from pmcgrad.models import spike_slab_model
+    from pmcgrad.problems import exact_posterior_inclusion, simulate_spike_slab
+
+    data = simulate_spike_slab(n=50, k=4, n_true=2, seed=0)
+    model = spike_slab_model(data)
+    exact = np.asarray(exact_posterior_inclusion(data))
+    models_dir = directory / "models"
+    models_dir.mkdir(parents=True, exist_ok=True)
+    rows, traces = [], []
+
+    def add(method, family, inclusion, elbo, seconds, netcdf):
+        for j in range(data.X.shape[1]):
+            rows.append({"k": 4, "design_seed": 0, "method": method, "family": family,
+                         "predictor": j, "inclusion": float(inclusion[j]),
+                         "exact_inclusion": float(exact[j]),
+                         "abs_error": abs(float(inclusion[j]) - float(exact[j])),
+                         "elbo": elbo, "seconds": seconds, "netcdf": netcdf})
+
+    add("exact", "", exact, math.nan, 0.0, "")
+    for name in FIT_ESTIMATORS:
+        start = time.perf_counter()
+        with model:
+            fit = pmcgrad.fit(400, estimator=name, random_seed=0, progressbar=False,
+                              final_samples=200)
+        seconds = time.perf_counter() - start
+        tree = fit.sample(300, random_seed=1)
+        relative = f"models/k4_seed0_{name}_meanfield.nc"
+        tree.to_netcdf(directory / relative)
+        inclusion = tree["posterior"]["z"].mean(("chain", "draw")).values
+        add(name, "meanfield", inclusion, fit.elbo, seconds, f"results/{relative}")
+        for step in range(0, len(fit.hist), 10):
+            traces.append({"k": 4, "design_seed": 0, "estimator": name,
+                           "family": "meanfield", "step": step,
+                           "seconds": seconds * step / len(fit.hist),
+                           "elbo": -float(fit.hist[step])})
+    start = time.perf_counter()
+    with model:
+        mcmc = pm.sample(draws=100, tune=100, chains=2, cores=1, random_seed=0,
+                         progressbar=False, compute_convergence_checks=False)
+    seconds = time.perf_counter() - start
+    mcmc.to_netcdf(directory / "models/k4_seed0_mcmc.nc")
+    add("mcmc", "", mcmc["posterior"]["z"].mean(("chain", "draw")).values, math.nan, seconds,
+        "results/models/k4_seed0_mcmc.nc")
+    return (pd.DataFrame(rows, columns=MODEL_COLUMNS),
+            pd.DataFrame(traces, columns=MODEL_TRACE_COLUMNS))
+
+
+def write_fixture_results(directory: Path, *, runtimes: bool = True) -> Path:
+    """Write every study table (and the model DataTrees) under ``directory``; return it."""
+    rng = np.random.default_rng(20261126)
+    directory.mkdir(parents=True, exist_ok=True)
+    _gradient_table(rng).to_csv(directory / "gradient.csv", index=False)
+    _chain_table(rng).to_csv(directory / "chain.csv", index=False)
+    _optimisation_table(rng).to_csv(directory / "optimisation.csv", index=False)
+    model, traces = _model_tables(directory, rng)
+    model.to_csv(directory / "model.csv", index=False)
+    traces.to_csv(directory / "model_traces.csv", index=False)
+    if runtimes:
+        pd.DataFrame(
+            [{"name": "disarm op vs numpy, k = 64", "value": 1.4, "unit": "ratio",
+              "note": "pmcgrad / reference"},
+             {"name": "fit step, spike-and-slab k = 8", "value": 0.8, "unit": "ratio",
+              "note": "pmcgrad / pm.fit ADVI (continuous only)"}],
+            columns=RUNTIME_COLUMNS,
+        ).to_csv(directory / "runtimes.csv", index=False)
+    return directory
+
+
+def _write_benchmarks(directory: Path) -> list[Path]:
+    """Two Snakemake benchmark files in Snakemake's TSV layout."""
+    header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time"
+    paths = []
+    for rule, job, seconds in (("gradient", "toy_k4_seed0", 3.2), ("model", "k4_seed0", 12.5)):
+        path = directory / rule / f"{job}.tsv"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"{header}\n{seconds}\t0:00:0{int(seconds) % 10}\t350.1\t900.2\t340.0"
+                        f"\t345.0\t0.1\t2.0\t95.0\t{seconds}\n")
+        paths.append(path)
+    return paths
+
+
+FIXTURE_CONFIG = {"seeds": list(FIXTURE_SEEDS), "gradient": {"k": [1, 2, 4, 8, 16]},
+                  "model": {"design_seeds": [0], "k": [4]}}
+
+
+# --- fixtures ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def results_dir(tmp_path_factory) -> Path:
+    """The study's results: a real run's when ``PMCGRAD_REPORT_RESULTS`` is set, else a fixture."""
+    real = os.environ.get("PMCGRAD_REPORT_RESULTS")
+    if real:
+        path = Path(real)
+        return path if path.is_absolute() else REPO / path
+    return write_fixture_results(tmp_path_factory.mktemp("study") / "results")
+
+
+@pytest.fixture(scope="module")
+def built(results_dir, tmp_path_factory) -> dict[str, Path]:
+    out = tmp_path_factory.mktemp("report")
+    benchmarks = _write_benchmarks(out / "benchmarks")
+    html = build_report_from_results(
+        results_dir, out / "index.html", config=FIXTURE_CONFIG, benchmarks=benchmarks,
+        figures_dir=out / "figures", command="pytest tests/study/test_report.py",
+    )
+    return {"html": html, "figures": out / "figures"}
+
+
+class _Page(HTMLParser):
+    """Collects the ids and headings of sections, the links and sources, and the captions."""
+
+    def __init__(self):
+        super().__init__()
+        self.sections: list[str] = []
+        self.headings: list[str] = []
+        self.urls: list[str] = []
+        self.tags: set[str] = set()
+        self.captions: list[str] = []
+        self._in: str | None = None
+        self._text: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.tags.add(tag)
+        if tag == "section":
+            self.sections.append(attrs.get("id"))
+        for key in ("src", "href", "action", "data", "poster"):
+            if attrs.get(key):
+                self.urls.append(attrs[key])
+        if tag in ("h2", "figcaption") and self._in is None:
+            self._in, self._text = tag, []
+
+    def handle_endtag(self, tag):
+        if tag == self._in:
+            text = "".join(self._text).strip()
+            (self.headings if tag == "h2" else self.captions).append(text)
+            self._in = None
+
+    def handle_data(self, data):
+        if self._in:
+            self._text.append(data)
+
+
+def _parse(path: Path) -> _Page:
+    parser = _Page()
+    parser.feed(path.read_text(encoding="utf-8"))
+    return parser
+
+
+# --- tests ---------------------------------------------------------------------------------
+
+def test_fixture_tables_follow_the_column_contract(results_dir):
+    """Every table the report reads has exactly the contract's columns."""
+    for name, columns in (("gradient", GRADIENT_COLUMNS), ("chain", CHAIN_COLUMNS),
+                          ("optimisation", OPTIMISATION_COLUMNS), ("model", MODEL_COLUMNS),
+                          ("model_traces", MODEL_TRACE_COLUMNS)):
+        frame = pd.read_csv(results_dir / f"{name}.csv")
+        assert list(frame.columns) == columns, name
+
+
+def test_sections_are_present_in_order(built):
+    """Each section of the brief has its stable id and heading, in the brief's order."""
+    page = _parse(built["html"])
+    assert page.sections == [section_id for section_id, _ in SECTIONS]
+    titles = [title for _, title in SECTIONS]
+    assert [h for h in page.headings if h in titles] == titles
+
+
+def test_page_is_self_contained(built):
+    """No script, no URL other than in-page anchors and data: URIs, and under 15 MB."""
+    html = built["html"].read_text(encoding="utf-8")
+    page = _parse(built["html"])
+    assert built["html"].stat().st_size < MAX_BYTES
+    assert "script" not in page.tags
+    for url in page.urls:
+        assert url.startswith(("data:", "#")), url
+    assert not re.search(r"url\(\s*['\"]?(?!data:)", html)
+    assert "<math" in html and "<mfrac>" in html
+
+
+def test_every_caption_reports_this_run(built):
+    """Each figure caption says what to look at and quotes numbers from this run."""
+    captions = _parse(built["html"]).captions
+    assert len(captions) >= 8
+    for text in captions:
+        assert "What to look at:" in text and "In this run:" in text
+        run = text.split("In this run:", 1)[1]
+        assert re.search(r"\d", run), text
+
+
+def test_estimator_table_is_generated_from_the_registry(built):
+    """The estimator table lists every registered estimator beside MATH.md's closed forms."""
+    html = built["html"].read_text(encoding="utf-8")
+    table = html.split('id="estimator-table"', 1)[1].split("</table>", 1)[0]
+    for row in pmcgrad.estimator_table():
+        assert f"<code>{row['name']}</code>" in table
+    # arm: (1 - 2t)^2 / 48 at t = 0.49, and reinforce_loo (S = 2): (1 - 2t)^2 / 16
+    assert "8.33×10<sup>-6</sup>" in table
+    assert "2.50×10<sup>-5</sup>" in table
+
+
+def test_bias_section_shows_uniform_naive_off(built):
+    """The bias caption reports uniform_naive outside the error band."""
+    html = built["html"].read_text(encoding="utf-8")
+    section = html.split('<section id="bias">', 1)[1].split("</section>", 1)[0]
+    match = re.search(r"<code>uniform_naive</code> \(biased by construction\) is outside in "
+                      r"(\d+) of (\d+)", section)
+    assert match and int(match.group(1)) > 0
+
+
+def test_report_figures_are_written_for_snakemake(built):
+    """The figures Snakemake's --report registers exist as PNG files."""
+    for key in REPORT_FIGURES:
+        data = (built["figures"] / f"{key}.png").read_bytes()
+        assert data.startswith(b"\x89PNG")
+
+
+def test_missing_optional_inputs_give_sentences(results_dir, tmp_path):
+    """Without runtimes, models, traces or benchmarks the page still builds and says so."""
+    html = build_report(tmp_path / "index.html",
+                        gradient=results_dir / "gradient.csv",
+                        runtimes=tmp_path / "absent.csv",
+                        figures_dir=tmp_path / "figures").read_text(encoding="utf-8")
+    assert 'id="no-benchmarks"' in html
+    assert 'id="no-rule-runtimes"' in html
+    assert "No model study in this run" in html
+    assert _parse(tmp_path / "index.html").sections == [s for s, _ in SECTIONS]
+    assert (tmp_path / "figures" / "forest.png").exists()  # a placeholder
+
+
+def test_a_table_without_a_contract_column_is_refused(results_dir, tmp_path):
+    """A table that lacks a contract column stops the build with the column's name."""
+    frame = pd.read_csv(results_dir / "chain.csv").drop(columns=["closed_form"])
+    frame.to_csv(tmp_path / "chain.csv", index=False)
+    with pytest.raises(ValueError, match="closed_form"):
+        build_report(tmp_path / "index.html", chain=tmp_path / "chain.csv")
+
+
+def _chromium_or_skip() -> None:
+    reason = None
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "the playwright package is missing (pip install -e '.[dev]')"
+    if reason is None:
+        return
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"the browser test must run in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.mark.slow
+def test_report_opens_cleanly_in_chromium(built, tmp_path):
+    """Headless Chromium renders the page offline: no console error, no request to any host,
+    every section heading shown, every image decoded, MathML laid out."""
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    html = built["html"]
+    url = html.resolve().as_uri()
+    requests, errors = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.on("request", lambda request: requests.append(request.url))
+            page.on("console",
+                    lambda message: errors.append(message.text) if message.type == "error"
+                    else None)
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(url, wait_until="load")
+            page.wait_for_function("Array.from(document.images).every(i => i.complete)")
+            for section_id, title in SECTIONS:
+                heading = page.locator(f"section#{section_id} > h2")
+                assert heading.inner_text().strip() == title
+            images = page.evaluate(
+                "Array.from(document.images).map(i => [i.alt, i.naturalWidth, i.naturalHeight])")
+            assert len(images) >= 8
+            for alt, width, height in images:
+                assert width > 0 and height > 0, alt
+            fraction = page.evaluate(
+                "(() => { const f = document.querySelector('mfrac');"
+                " const r = f.getBoundingClientRect(); return [r.width, r.height]; })()")
+            assert fraction[0] > 0 and fraction[1] > 0
+            shot = tmp_path / "report-top.png"
+            page.screenshot(path=str(shot), full_page=False)
+        finally:
+            browser.close()
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("PMCGRAD_UPDATE_SCREENSHOT") == "1":
+        target = REPO / "docs" / "report-top.png"
+        target.parent.mkdir(exist_ok=True)
+        shutil.copyfile(shot, target)
+    assert not errors, errors
+    others = [u for u in requests if u != url and not u.startswith("data:")]
+    assert not others, others
+    assert html.stat().st_size < MAX_BYTES
