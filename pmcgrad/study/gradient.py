@@ -1,0 +1,163 @@
+"""The gradient study: bias, variance and cost of every estimator against the exact gradient.
+
+One job covers one problem at one k: every estimator x logit setting x seed, written as rows of
+``results/gradient.csv`` (columns: :data:`pmcgrad.study.columns.GRADIENT_COLUMNS`).
+
+A "draw" in the table is one gradient estimate from the estimator's minimum number of samples
+(2 for ``reinforce_loo``, 1 otherwise), so ``variance`` is the variance of one such estimate,
+``evaluations_per_draw`` its cost in f-evaluations, and ``variance_x_evaluations`` the variance
+that estimator reaches per f-evaluation (averaging ``n`` estimates divides it by ``n`` and
+multiplies the cost by ``n``): the fair comparison at equal cost. ``uniform_boundary`` costs
+``k + 1`` evaluations per draw, ``exact`` ``2^k`` (one "draw", zero variance).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+import pmcgrad
+from pmcgrad.study.columns import GRADIENT_COLUMNS
+from pmcgrad.study.estimates import EstimateFunction, estimate_function
+from pmcgrad.study.io import job_seed, write_table
+from pmcgrad.study.objectives import QuadraticObjective, make_objective
+
+__all__ = [
+    "BIAS_Z",
+    "LOGIT_SETTINGS",
+    "SATURATED_LOGIT",
+    "bias_statistics",
+    "gradient_rows",
+    "logit_setting",
+    "run_gradient_job",
+]
+
+LOGIT_SETTINGS = ("zero", "random", "saturated")
+
+#: |logit| of the "saturated" setting: p = sigmoid(6) = 0.9975, alternating +6, -6, +6, ...
+SATURATED_LOGIT = 6.0
+
+#: A coordinate is "within error" when |mean - exact| <= BIAS_Z * se + BIAS_ABS.
+BIAS_Z = 4.0
+BIAS_ABS = 1e-9
+
+_ROUNDING = 1e-12
+
+
+def logit_setting(name: str, k: int, seed: int) -> NDArray[np.float64]:
+    """The logits ``(k,)`` of a setting.
+
+    ``zero``: all 0 (p = 1/2). ``random``: iid N(0, 1), drawn from (seed, k) only, so every
+    problem and estimator is measured at the same point. ``saturated``: +6, -6, +6, ...
+    (p = 0.9975 or 0.0025), where the baseline-free estimators' rare events dominate.
+    """
+    if name == "zero":
+        return np.zeros(k)
+    if name == "random":
+        return np.random.default_rng(job_seed(seed, k, "random_logits")).standard_normal(k)
+    if name == "saturated":
+        return SATURATED_LOGIT * np.where(np.arange(k) % 2 == 0, 1.0, -1.0)
+    raise ValueError(f"unknown logit setting {name!r}; valid settings: {', '.join(LOGIT_SETTINGS)}")
+
+
+def bias_statistics(estimates: NDArray, exact: NDArray) -> dict[str, float | int | bool]:
+    """Bias and variance columns of one row from estimates ``(R, k)`` and the exact ``(k,)``.
+
+    ``bias`` is the mean over coordinates of ``|mean - exact|``, ``bias_se`` the root mean
+    square of the coordinates' standard errors, ``max_bias_z`` the largest ``|mean - exact| /
+    se`` (NaN where every se is 0), ``variance`` the mean over coordinates of the variance of
+    one estimate (0 for a single deterministic estimate) and ``mse = variance + bias^2``
+    averaged over coordinates.
+    """
+    estimates = np.asarray(estimates, dtype=np.float64)
+    draws = estimates.shape[0]
+    mean = estimates.mean(axis=0)
+    variance = estimates.var(axis=0, ddof=1) if draws > 1 else np.zeros_like(mean)
+    se = np.sqrt(variance / draws)
+    diff = np.abs(mean - exact)
+    # A spread at the level of float rounding (DisARM at k = 1, phi = 0 is exact up to 1e-17)
+    # is no standard error: z-scores against it would be meaningless.
+    positive = se > _ROUNDING * max(float(np.max(np.abs(exact), initial=0.0)), 1.0)
+    max_z = float(np.max(diff[positive] / se[positive])) if positive.any() else math.nan
+    return {
+        "draws": draws,
+        "bias": float(diff.mean()),
+        "bias_se": float(np.sqrt(np.mean(se**2))),
+        "max_bias_z": max_z,
+        "bias_within_error": bool(np.all(diff <= BIAS_Z * se + BIAS_ABS)),
+        "variance": float(variance.mean()),
+        "mse": float(np.mean(variance + diff**2)),
+    }
+
+
+def gradient_rows(
+    objective: QuadraticObjective,
+    function: EstimateFunction,
+    logit_names: Sequence[str],
+    seeds: Sequence[int],
+    replicates: int,
+) -> list[dict[str, object]]:
+    """One row per logit setting x seed for one compiled estimator on one objective.
+
+    Each row uses ``replicates`` independent estimates (one for ``exact``).
+    """
+    est = pmcgrad.get_estimator(function.estimator)
+    k = objective.k
+    # exact is deterministic: one "draw" says everything, and 2^k evaluations per row suffice.
+    rows_per_call = 1 if est.max_k is not None else replicates
+    rows = []
+    for logit_name in logit_names:
+        for seed in seeds:
+            logits = logit_setting(logit_name, k, seed)
+            exact = objective.exact_gradient(logits)
+            noise_seed = job_seed(seed, objective.name, k, logit_name, est.name)
+            estimates = function(np.tile(logits, (rows_per_call, 1)), objective, noise_seed)
+            stats = bias_statistics(estimates, exact)
+            rows.append({
+                "problem": objective.name,
+                "estimator": est.name,
+                "k": k,
+                "logits": logit_name,
+                "seed": seed,
+                "evaluations_per_draw": function.evaluations,
+                "unbiased": est.unbiased,
+                **stats,
+                "variance_x_evaluations": stats["variance"] * function.evaluations,
+                "exact_gradient_norm": float(np.linalg.norm(exact)),
+            })
+    return rows
+
+
+def run_gradient_job(
+    problem: str,
+    k: int,
+    *,
+    estimators: Sequence[str],
+    logits: Sequence[str],
+    seeds: Sequence[int],
+    replicates: int,
+    max_evaluations: int,
+    exact_max_k: int,
+    instance_seed: int,
+    out: str,
+) -> None:
+    """Write ``out`` (a per-job slice of ``gradient.csv``) for one problem at one ``k``.
+
+    ``exact`` is skipped above ``exact_max_k`` (it enumerates ``2^k`` vectors). A row spends at
+    most ``max_evaluations`` f-evaluations: an estimator whose estimate costs more than
+    ``max_evaluations / replicates`` (``uniform_boundary`` at large k) gets fewer replicates,
+    never fewer than 2; the ``draws`` column records how many.
+    """
+    objective = make_objective(problem, k, instance_seed)
+    rows = []
+    for name in estimators:
+        est = pmcgrad.get_estimator(name)
+        if est.max_k is not None and k > exact_max_k:
+            continue
+        function = estimate_function(name, k, max(1, est.min_samples), exact_limit=exact_max_k)
+        affordable = max(2, min(replicates, max_evaluations // function.evaluations))
+        rows += gradient_rows(objective, function, logits, seeds, affordable)
+    write_table(rows, out, GRADIENT_COLUMNS)
