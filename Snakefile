@@ -1,0 +1,74 @@
+"""The pmcgrad comparison study (DESIGN.md, "The study (Snakemake) and its report").
+
+    snakemake --cores 8 --workflow-profile profiles/default           # the default study
+    snakemake --cores 2 --configfile config/tiny.yaml                  # the test configuration
+    snakemake --workflow-profile profiles/slurm --configfile config/full.yaml   # on a cluster
+
+Tables land in results/ (columns: pmcgrad/study/columns.py), fitted DataTrees in
+results/models/, logs in logs/, and the HTML report (when workflow/rules/report.smk is present)
+in reports/index.html. The study's logic lives in pmcgrad.study; the rules only say which job
+needs what.
+"""
+
+import os
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+# Types and ranges first (the schema), then what only the estimator registry knows
+# (common.smk calls pmcgrad.study.config.check_config): both before any job is scheduled.
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/gradient.smk"
+include: "workflow/rules/chain.smk"
+include: "workflow/rules/optimisation.smk"
+include: "workflow/rules/model.smk"
+
+
+# The HTML report is its own piece of work; the study runs without it.
+HAS_REPORT = os.path.exists(os.path.join(workflow.basedir, "workflow", "rules", "report.smk"))
+
+if HAS_REPORT:
+
+    include: "workflow/rules/report.smk"
+
+
+rule all:
+    """Every table, every saved fit, and the report when the report rules are present."""
+    default_target: True
+    input:
+        study_tables(),
+        model_netcdfs(),
+        ["reports/index.html"] if HAS_REPORT else [],
+
+
+rule study:
+    """The study without its report: `snakemake study`."""
+    input:
+        study_tables(),
+        model_netcdfs(),
+
+
+rule runtimes:
+    """Every heavy job's wall time, memory and CPU time (Snakemake benchmarks) in one table."""
+    input:
+        benchmarks=benchmark_files(),
+    output:
+        table="results/runtimes.csv",
+    params:
+        names=benchmark_names(),
+    log:
+        "logs/runtimes.log",
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "workflow/scripts/runtimes.py"

@@ -1,0 +1,100 @@
+# The model study: spike-and-slab regression per data set (k, design_seed), fitted with
+# pmcgrad.fit (one job per estimator x family) and with PyMC MCMC, against the exact posterior
+# inclusion probabilities (pmcgrad.study.model_study).
+
+
+rule model_exact:
+    """Exact posterior inclusion probabilities of one data set, by enumeration."""
+    output:
+        table="results/model/k{k}_d{design_seed}/exact.csv",
+    params:
+        settings=model_settings,
+    log:
+        "logs/model/k{k}_d{design_seed}/exact.log",
+    benchmark:
+        "results/benchmarks/model/k{k}_d{design_seed}/exact.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/model_exact.py"
+
+
+rule model_fit:
+    """One pmcgrad.fit: its inclusion probabilities, ELBO trace and draws (netcdf)."""
+    input:
+        exact="results/model/k{k}_d{design_seed}/exact.csv",
+    output:
+        table="results/model/k{k}_d{design_seed}/{family}/{estimator}.csv",
+        traces="results/model/k{k}_d{design_seed}/{family}/{estimator}.trace.csv",
+        netcdf="results/models/k{k}_d{design_seed}/{family}/{estimator}.nc",
+    params:
+        settings=fit_settings,
+    log:
+        "logs/model/k{k}_d{design_seed}/{family}/{estimator}.log",
+    benchmark:
+        "results/benchmarks/model/k{k}_d{design_seed}/{family}/{estimator}.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/model_fit.py"
+
+
+rule model_mcmc:
+    """pm.sample on one data set (cores=1: the job is one process)."""
+    input:
+        exact="results/model/k{k}_d{design_seed}/exact.csv",
+    output:
+        table="results/model/k{k}_d{design_seed}/mcmc.csv",
+        netcdf="results/models/k{k}_d{design_seed}/mcmc.nc",
+    params:
+        settings=mcmc_settings,
+    log:
+        "logs/model/k{k}_d{design_seed}/mcmc.log",
+    benchmark:
+        "results/benchmarks/model/k{k}_d{design_seed}/mcmc.tsv"
+    threads: 1
+    resources:
+        mem_mb=3000,
+        runtime=60,
+    script:
+        "../scripts/model_mcmc.py"
+
+
+rule model_table:
+    """results/model.csv: exact, fitted and sampled inclusion probabilities per predictor."""
+    input:
+        tables=model_tables(),
+    output:
+        table="results/model.csv",
+    params:
+        columns=MODEL_COLUMNS,
+    log:
+        "logs/model_table.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/concat_tables.py"
+
+
+rule model_traces_table:
+    """results/model_traces.csv: thinned ELBO traces of every fit."""
+    input:
+        tables=model_trace_tables(),
+    output:
+        table="results/model_traces.csv",
+    params:
+        columns=MODEL_TRACE_COLUMNS,
+    log:
+        "logs/model_traces_table.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    script:
+        "../scripts/concat_tables.py"

@@ -1,0 +1,13 @@
+"""The coupling chain at one k: pmcgrad.study.chain.run_chain_job."""
+
+from _job import job_environment
+
+
+def main(smk) -> None:
+    with job_environment(smk):
+        from pmcgrad.study.chain import run_chain_job
+
+        run_chain_job(int(smk.wildcards.k), out=smk.output.table, **smk.params.settings)
+
+
+main(snakemake)  # noqa: F821

@@ -1,0 +1,14 @@
+"""Optimisation study, one estimator at one k: pmcgrad.study.optimisation.run_optimisation_job."""
+
+from _job import job_environment
+
+
+def main(smk) -> None:
+    with job_environment(smk):
+        from pmcgrad.study.optimisation import run_optimisation_job
+
+        run_optimisation_job(int(smk.wildcards.k), smk.wildcards.estimator,
+                             out=smk.output.table, **smk.params.settings)
+
+
+main(snakemake)  # noqa: F821
