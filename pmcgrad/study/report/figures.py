@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, NullFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from pmcgrad.study.report.page import png_bytes
 
@@ -31,6 +31,7 @@ __all__ = [
     "elbo_trace_figure",
     "estimator_style",
     "inclusion_figure",
+    "job_times_figure",
     "optimisation_figure",
     "placeholder_png",
     "runtimes_figure",
@@ -114,6 +115,8 @@ def _plain_log_ticks(ax, axis: str = "x", values=None) -> None:
     target = ax.xaxis if axis == "x" else ax.yaxis
     if values is not None:
         target.set_ticks(list(values))
+    else:
+        target.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     target.set_minor_formatter(NullFormatter())
 
@@ -331,6 +334,11 @@ def _method_label(method: str, family: str) -> str:
 _FAMILY_MARKERS = ("o", "s", "^", "D", "v")
 
 
+def _fit_label(method: str) -> str:
+    """Legend label of a fit's estimator (the ``exact`` estimator is not the exact posterior)."""
+    return {"exact": "exact (enumerated gradient)", "mcmc": "MCMC (pm.sample)"}.get(method, method)
+
+
 def inclusion_figure(model: pd.DataFrame, designs: Sequence[tuple[int, int]]) -> bytes:
     """Inclusion probability per predictor: each fit, MCMC and the exact posterior.
 
@@ -340,7 +348,7 @@ def inclusion_figure(model: pd.DataFrame, designs: Sequence[tuple[int, int]]) ->
     fig, axes = _new_figure(len(designs), 1, height_per_row=3.4)
     families = sorted({f for f in model["family"] if f})
     fits = (
-        model[~model["method"].isin(["exact", "mcmc"])][["method", "family"]]
+        model[(model["method"] != "mcmc") & (model["family"] != "")][["method", "family"]]
         .drop_duplicates()
         .sort_values(["family", "method"])
     )
@@ -380,7 +388,7 @@ def inclusion_figure(model: pd.DataFrame, designs: Sequence[tuple[int, int]]) ->
         labels.append("MCMC (pm.sample)")
     for method in dict.fromkeys(m for m, _ in fits_list):
         handles.append(_colour_handle(method))
-        labels.append(method)
+        labels.append(_fit_label(method))
     for index, family in enumerate(families):
         handles.append(Line2D([], [], color="grey", linestyle="",
                               marker=_FAMILY_MARKERS[index % len(_FAMILY_MARKERS)]))
@@ -453,7 +461,7 @@ def accuracy_time_figure(fits: pd.DataFrame) -> bytes:
     ax.grid(alpha=0.3)
     methods = list(dict.fromkeys(fits["method"]))
     handles = [_colour_handle(m) if m != "mcmc" else _handle(m, linestyle="") for m in methods]
-    labels = list(methods)
+    labels = [_fit_label(m) for m in methods]
     for index, family in enumerate(families):
         handles.append(Line2D([], [], color="grey", linestyle="",
                               marker=_FAMILY_MARKERS[index % len(_FAMILY_MARKERS)]))
@@ -483,6 +491,27 @@ def runtimes_figure(runtimes: pd.DataFrame, max_bars: int = 25) -> bytes:
     return png_bytes(fig)
 
 
+def job_times_figure(times: pd.DataFrame) -> bytes:
+    """Wall time of each job (dots, log scale), one row per rule, busiest rule on top."""
+    order = times.groupby("rule")["seconds"].sum().sort_values(ascending=False).index.tolist()
+    fig, axes = _new_figure(1, 1, height_per_row=max(1.6, 0.45 * len(order) + 0.6))
+    ax = axes[0, 0]
+    rng = np.random.default_rng(0)  # jitter only
+    for row, rule in enumerate(order):
+        seconds = times.loc[times["rule"] == rule, "seconds"].to_numpy(dtype=float)
+        ax.scatter(np.maximum(seconds, 1e-3), row + rng.uniform(-0.18, 0.18, seconds.size),
+                   s=16, alpha=0.7, color="#4c78a8", linewidths=0)
+    ax.set_yticks(range(len(order)),
+                  [f"{r} ({(times['rule'] == r).sum()} jobs, "
+                   f"{times.loc[times['rule'] == r, 'seconds'].sum():.0f} s)" for r in order])
+    ax.invert_yaxis()
+    ax.set_xscale("log")
+    _plain_log_ticks(ax, "x")
+    ax.set_xlabel("wall time of one job (s, log scale)")
+    ax.grid(axis="x", alpha=0.3)
+    return png_bytes(fig)
+
+
 def _arviz_png(plot_collection) -> bytes:
     fig = plot_collection.viz["figure"].item()
     return png_bytes(fig)
@@ -495,14 +524,14 @@ def arviz_forest_figure(trees: Mapping[str, object], var_names: Sequence[str]) -
     n_rows = sum(int(np.prod([s for d, s in trees[next(iter(trees))]["posterior"][v].sizes
                                .items() if d not in ("chain", "draw")] or [1]))
                  for v in var_names)
-    height = min(14.0, 1.2 + 0.22 * n_rows * max(1, len(trees)) ** 0.5 + 0.3 * n_rows)
+    height = min(12.0, 1.2 + 0.22 * n_rows * max(1, len(trees)) ** 0.5 + 0.3 * n_rows)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         pc = azp.plot_forest(
             dict(trees), var_names=list(var_names), combined=True, backend="matplotlib",
             figure_kwargs={"figsize": (WIDTH, height), "layout": "constrained"},
         )
-        pc.add_legend("model", loc="outside lower center", ncols=min(4, len(trees)),
+        pc.add_legend("model", loc="outside upper center", ncols=min(4, len(trees)),
                       title="fit")
     fig = pc.viz["figure"].item()
     fig.supxlabel("posterior value (units of the parameter)", fontsize=10)
@@ -521,12 +550,12 @@ def arviz_dist_figure(trees: Mapping[str, object], var_names: Sequence[str]) -> 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
         pc = azp.plot_dist(
-            dict(trees), var_names=list(var_names), backend="matplotlib",
+            dict(trees), var_names=list(var_names), backend="matplotlib", kind="kde",
             visuals={"point_estimate_text": False},
             col_wrap=ncols,
             figure_kwargs={"figsize": (WIDTH, 2.2 * nrows + 1.0), "layout": "constrained"},
         )
-        pc.add_legend("model", loc="outside lower center", ncols=min(4, len(trees)),
+        pc.add_legend("model", loc="outside upper center", ncols=min(4, len(trees)),
                       title="fit")
     fig = pc.viz["figure"].item()
     fig.supxlabel("parameter value (units of the parameter); curves are posterior densities",

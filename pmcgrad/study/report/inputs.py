@@ -105,8 +105,8 @@ def read_benchmarks(paths: Iterable[Path]) -> pd.DataFrame | None:
         rows.append(
             {
                 "file": path.as_posix(),
-                "rule": path.parent.name if path.parent.name not in ("", ".") else path.stem,
-                "job": path.stem,
+                "rule": benchmark_rule(path),
+                "job": benchmark_job(path),
                 "seconds": float(frame["s"].mean()),
                 "max_rss_mb": float(frame["max_rss"].mean())
                 if "max_rss" in frame.columns and pd.api.types.is_numeric_dtype(frame["max_rss"])
@@ -114,6 +114,25 @@ def read_benchmarks(paths: Iterable[Path]) -> pd.DataFrame | None:
             }
         )
     return pd.DataFrame(rows) if rows else None
+
+
+def benchmark_rule(path: Path) -> str:
+    """The rule a benchmark file belongs to: the folder right under ``benchmarks/`` (the
+    study's layout ``results/benchmarks/<rule>/...``), else the file's folder."""
+    parts = Path(path).parts
+    for index, part in enumerate(parts[:-2]):
+        if part == "benchmarks":
+            return parts[index + 1]
+    return Path(path).parent.name or Path(path).stem
+
+
+def benchmark_job(path: Path) -> str:
+    """A job's name: the benchmark file's path under ``benchmarks/``, without ``.tsv``."""
+    parts = Path(path).with_suffix("").parts
+    for index, part in enumerate(parts[:-2]):
+        if part == "benchmarks":
+            return "/".join(parts[index + 1:])
+    return Path(path).stem
 
 
 def load_inputs(

@@ -48,6 +48,7 @@ SECTIONS: tuple[tuple[str, str], ...] = (
 )
 TITLES = dict(SECTIONS)
 
+ZERO_RELATIVE = 1e-12  # a variance this far below its panel's largest is round-off: zero
 BIAS_THRESHOLD = 4.0  # standard errors, as in the gradient study's bias_within_error
 CHECK_T = 0.49  # MATH.md's test point: k = 1, phi = 0, f(b) = (b - t)^2
 
@@ -449,6 +450,10 @@ def section_variance(inputs: StudyInputs) -> Section:
         data, ["problem", "logits", "estimator", "k"],
         {"variance": "variance", "efficiency": "variance_x_evaluations"},
     )
+    # Round-off (1e-33 where DisARM is exactly 0) is zero, not a point 30 decades down.
+    for column in ("variance", "efficiency"):
+        scale = agg.groupby(["problem", "logits"])[column].transform("max")
+        agg.loc[agg[column] <= ZERO_RELATIVE * scale, column] = 0.0
     order = registry_order(agg["estimator"])
     problems = list(dict.fromkeys(gradient["problem"]))
     settings = list(dict.fromkeys(gradient["logits"]))
@@ -507,6 +512,7 @@ def section_variance(inputs: StudyInputs) -> Section:
                         f"Variance: on <i>{escape(problem)}</i> ({setting} logits) at k = "
                         f"{k_max}, the most efficient unbiased estimator is <code>{best}</code>."
                     )
+        section.add(f"<h3>Logit setting: {escape(setting)}</h3>")
         section.add_figure(
             Figure(
                 key="variance" if index == 0 else f"variance_{setting}",
@@ -573,7 +579,10 @@ def section_chain(inputs: StudyInputs) -> Section:
                             ("exp_score", "antithetic_exp",
                              "the swap alone (exp_score → antithetic_exp)")]:
             if a in at.index and b in at.index:
-                parts.append(f"{label} divides the variance by {_ratio(at[a], at[b])}")
+                if at[b] == 0 and at[a] > 0:
+                    parts.append(f"{label} brings the variance to exactly 0")
+                else:
+                    parts.append(f"{label} divides the variance by {_ratio(at[a], at[b])}")
         return "; ".join(parts)
 
     run = f"at k = {ks[0]}, {factors(ks[0])}"
@@ -705,6 +714,12 @@ MAX_FOREST_FITS = 5
 ELBO_TOLERANCE = 1.0  # nats: "reached" means within this of the best final ELBO
 
 
+def is_exact_posterior(frame: pd.DataFrame) -> pd.Series:
+    """Rows of the enumerated posterior (method ``exact`` without a family); a fit that uses
+    the ``exact`` gradient estimator has a family and is a fit like any other."""
+    return (frame["method"] == "exact") & (frame["family"].fillna("") == "")
+
+
 def _fits_summary(model: pd.DataFrame) -> pd.DataFrame:
     """One row per fit (design x method x family): accuracy, ELBO, seconds, DataTree."""
     keys = ["k", "design_seed", "method", "family"]
@@ -762,7 +777,7 @@ def _select_trees(fits: pd.DataFrame) -> tuple[tuple[int, int] | None, dict[str,
     order = {name: i for i, name in enumerate(FOREST_PREFERENCE)}
     chosen = []
     mcmc = design[design["method"] == "mcmc"]
-    candidates = design[~design["method"].isin(["mcmc", "exact"])].copy()
+    candidates = design[(design["method"] != "mcmc") & ~is_exact_posterior(design)].copy()
     candidates["rank"] = candidates["method"].map(lambda m: order.get(m, len(order)))
     candidates = candidates.sort_values(["rank", "family"])
     chosen = list(candidates.head(MAX_FOREST_FITS).itertuples(index=False))
@@ -804,7 +819,7 @@ def section_model(inputs: StudyInputs) -> Section:
         f"{', '.join(f'k = {k} (seed {s})' for k, s in shown)}.</p>",
         *[f'<p class="note">{note}</p>' for note in inputs.notes],
     )
-    scored = fits[fits["method"] != "exact"]
+    scored = fits[~is_exact_posterior(fits)]
     by_method = (
         scored.groupby(["method", "family"], sort=False)
         .agg(mean_abs_error=("mean_abs_error", "mean"), max_abs_error=("max_abs_error", "max"),
@@ -851,13 +866,21 @@ def section_model(inputs: StudyInputs) -> Section:
     if traces is not None:
         reached = time_to_elbo(traces, fits)
         if not reached.empty:
+            column = f"seconds to ELBO within {ELBO_TOLERANCE:g} nat of the best"
             per_method = (reached.groupby(["method", "family"])["seconds_to_tolerance"]
-                          .median().rename(f"seconds to ELBO within {ELBO_TOLERANCE:g} nat "
-                                           "of best"))
-            table = table.merge(per_method.reset_index().rename(columns={"method": "method"}),
-                                on=["method", "family"], how="left")
-    section.add(html_table(table, table_id="model-table",
-                           caption="Per method and family, averaged over designs"))
+                          .median().rename(column).reset_index())
+            per_method["traced"] = True
+            table = table.merge(per_method, on=["method", "family"], how="left")
+            table[column] = [
+                ("not reached" if pd.isna(v) else fmt(v)) if traced is True else "—"
+                for v, traced in zip(table[column], table["traced"], strict=True)
+            ]
+            table = table.drop(columns="traced")
+    section.add(html_table(
+        table, table_id="model-table",
+        caption="Per method and family, averaged over designs. “Seconds to ELBO” is the "
+                "median wall time until a fit's smoothed ELBO trace first comes within "
+                f"{ELBO_TOLERANCE:g} nat of the best final ELBO of any fit of its design."))
 
     section.add("<h3>Accuracy against wall time</h3>")
     section.add_figure(
@@ -1050,46 +1073,96 @@ def _summary_tables(trees: dict, names: Sequence[str]) -> str:
 
 # --- 8. performance -------------------------------------------------------------------------
 
+def _is_ratio(unit: str) -> bool:
+    unit = str(unit).strip().lower()
+    return "ratio" in unit or unit in ("x", "×", "speedup")
+
+
+def job_times(inputs: StudyInputs) -> tuple[pd.DataFrame | None, str]:
+    """Wall time of every job, ``(rule, job, seconds, max_rss_mb)``, and where it came from.
+
+    Snakemake benchmark files when given, else runtimes.csv's rows in seconds (named
+    ``<rule>/<job>`` by the workflow).
+    """
+    if inputs.benchmarks is not None:
+        return inputs.benchmarks, "Snakemake benchmark files"
+    runtimes = inputs.runtimes
+    if runtimes is None:
+        return None, ""
+    rows = runtimes[runtimes["unit"].astype(str).str.strip() == "s"]
+    if rows.empty:
+        return None, ""
+    names = rows["name"].astype(str)
+    frame = pd.DataFrame({
+        "rule": names.str.split("/").str[0],
+        "job": names,
+        "seconds": pd.to_numeric(rows["value"], errors="coerce"),
+        "max_rss_mb": math.nan,
+    })
+    return frame, "results/runtimes.csv"
+
+
 def section_performance(inputs: StudyInputs) -> Section:
     section = _section("performance")
     runtimes = inputs.runtimes
-    if runtimes is None:
-        section.add(
-            '<p id="no-benchmarks">No benchmarks were run for this report '
-            "(<code>results/runtimes.csv</code> is absent), so there are no benchmark ratios "
-            "to show.</p>"
-        )
-        return section
-    runtimes = runtimes.copy()
-    runtimes["value"] = pd.to_numeric(runtimes["value"], errors="coerce")
-    runtimes["unit"] = runtimes["unit"].fillna("").astype(str)
-    parts = []
-    for unit, group in runtimes.groupby("unit", sort=False):
-        ordered = group.sort_values("value")
+    ratios = None
+    if runtimes is not None:
+        runtimes = runtimes.copy()
+        runtimes["value"] = pd.to_numeric(runtimes["value"], errors="coerce")
+        runtimes["unit"] = runtimes["unit"].fillna("").astype(str)
+        ratios = runtimes[runtimes["unit"].map(_is_ratio)]
+    if ratios is None or ratios.empty:
+        where = ("results/runtimes.csv is absent" if runtimes is None
+                 else "results/runtimes.csv holds no ratio")
+        section.add(f'<p id="no-benchmarks">No benchmarks were run for this report ({where}), '
+                    "so there are no benchmark ratios to show.</p>")
+    else:
+        ordered = ratios.sort_values("value")
         low, top = ordered.iloc[0], ordered.iloc[-1]
-        text = (f"{len(group)} value(s) in {escape(unit) or 'no unit'}, from {fmt(low['value'])} "
-                f"(<code>{escape(str(low['name']))}</code>) to {fmt(top['value'])} "
-                f"(<code>{escape(str(top['name']))}</code>)")
-        if unit == "s":
-            text += f", {fmt(group['value'].sum())} s in all"
-        parts.append(text)
-    run = "; ".join(parts) + "."
-    if runtimes.groupby("unit").size().max() > 25:
-        run += " The figure shows the 25 largest values of each unit; the table lists all."
-    section.add("<p>Benchmark results written by the study (results/runtimes.csv): ratios "
-                "compare pmcgrad with a reference, times are wall seconds.</p>")
-    section.add_figure(
-        Figure(
-            key="runtimes", png=figures.runtimes_figure(runtimes), alt="Benchmark results",
-            caption=caption("for ratios, the line at 1 marks parity with the reference named "
-                            "in the table's note; longer bars are slower.", run),
-        )
-    )
-    table = html_table(runtimes, table_id="runtimes-table")
-    if len(runtimes) > 30:
-        table = f"<details><summary>All {len(runtimes)} measurements</summary>{table}</details>"
-    section.add(table)
+        run = (f"{len(ratios)} ratio(s), from {fmt(low['value'])} "
+               f"(<code>{escape(str(low['name']))}</code>) to {fmt(top['value'])} "
+               f"(<code>{escape(str(top['name']))}</code>).")
+        if len(ratios) > 25:
+            run += " The figure shows the 25 largest; the table lists all."
+        section.add("<p>Benchmark ratios written by the study (results/runtimes.csv): each "
+                    "compares pmcgrad with the reference named in its note.</p>")
+        section.add_figure(Figure(
+            key="runtimes", png=figures.runtimes_figure(ratios), alt="Benchmark ratios",
+            caption=caption("the line at 1 marks parity with the reference; longer bars are "
+                            "slower than it.", run),
+        ))
+        section.add(_maybe_folded(html_table(ratios, table_id="runtimes-table"), len(ratios)))
+    times, source = job_times(inputs)
+    if times is not None:
+        per_rule = times.groupby("rule")["seconds"].agg(["size", "sum", "max"])
+        busiest = per_rule["sum"].idxmax()
+        slowest = times.loc[times["seconds"].idxmax()]
+        run = (f"{len(times)} jobs took {fmt(times['seconds'].sum())} s of wall time in all; "
+               f"rule <code>{escape(busiest)}</code> took the most "
+               f"({fmt(per_rule.loc[busiest, 'sum'])} s over {per_rule.loc[busiest, 'size']} "
+               f"jobs), and the slowest job was <code>{escape(str(slowest['job']))}</code> "
+               f"({fmt(slowest['seconds'])} s).")
+        section.add("<h3>Where the study's time went</h3>")
+        section.add_figure(Figure(
+            key="job_times", png=figures.job_times_figure(times), alt="Wall time of each job",
+            caption=caption(f"one dot per job, by rule (from {escape(source)}); the per-rule "
+                            "totals are in section 9.", run),
+        ))
+    others = None
+    if runtimes is not None:
+        others = runtimes[~runtimes["unit"].map(_is_ratio)
+                          & (runtimes["unit"].str.strip() != "s")]
+    if others is not None and len(others):
+        section.add("<h3>Other measurements</h3>",
+                    _maybe_folded(html_table(others, table_id="other-runtimes-table"),
+                                  len(others)))
     return section
+
+
+def _maybe_folded(table: str, rows: int, limit: int = 30) -> str:
+    if rows <= limit:
+        return table
+    return f"<details><summary>All {rows} rows</summary>{table}</details>"
 
 
 # --- 9. reproducibility ---------------------------------------------------------------------
@@ -1148,19 +1221,21 @@ def section_reproducibility(inputs: StudyInputs, *, versions: dict[str, str], da
         section.add('<p class="note">No input files.</p>')
 
     section.add("<h3>Runtime of each rule</h3>")
-    bench = inputs.benchmarks
-    if bench is None:
+    times, source = job_times(inputs)
+    if times is None:
         section.add('<p class="note" id="no-rule-runtimes">No Snakemake benchmark files were '
                     "given, so rule runtimes are not recorded here.</p>")
     else:
-        per_rule = (bench.groupby("rule")
+        per_rule = (times.groupby("rule")
                     .agg(jobs=("job", "size"), total_seconds=("seconds", "sum"),
                          max_seconds=("seconds", "max"), max_rss_mb=("max_rss_mb", "max"))
                     .reset_index().sort_values("total_seconds", ascending=False))
         per_rule.columns = ["rule", "jobs", "total (s)", "longest job (s)", "max RSS (MB)"]
+        if per_rule["max RSS (MB)"].isna().all():
+            per_rule = per_rule.drop(columns="max RSS (MB)")
         section.add(html_table(per_rule, table_id="rules-table",
-                               caption=f"From {len(bench)} Snakemake benchmark file(s); total "
-                                       f"{fmt(bench['seconds'].sum())} s of job time"))
+                               caption=f"From {escape(source)}: {len(times)} job(s), "
+                                       f"{fmt(times['seconds'].sum())} s of job time in all"))
     return section
 
 
