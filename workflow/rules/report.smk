@@ -1,10 +1,9 @@
 # The study's HTML report, reports/index.html (pmcgrad.study.report), and the key figures it
 # also writes to results/figures/ so that Snakemake's own `--report` shows them with captions.
 #
-# Inputs: the tidy tables under results/ that some rule of the workflow produces. runtimes.csv
-# is optional: it is an input only when a rule makes it (or it already exists). The DataTrees
-# named in model.csv need no declaration: the rule writing model.csv depends on them.
-
+# Inputs come from common.smk: the tables (study_tables), the saved fits (model_netcdfs) and
+# the jobs' benchmark files (benchmark_files). Without common.smk (the report rules on their
+# own) the rule reads whichever results/*.csv a rule makes or that already exist.
 
 import os
 
@@ -16,7 +15,6 @@ REPORT_TABLES = {
     "model_traces": "results/model_traces.csv",
     "runtimes": "results/runtimes.csv",
 }
-REPORT_OPTIONAL = {"runtimes"}
 
 
 def _made_by_workflow(path):
@@ -25,15 +23,26 @@ def _made_by_workflow(path):
 
 
 def report_inputs(wildcards):
-    """Named inputs of rule report: every table, optional ones only when they can exist."""
-    return {
-        name: path
-        for name, path in REPORT_TABLES.items()
-        if name not in REPORT_OPTIONAL or _made_by_workflow(path) or os.path.exists(path)
-    }
+    """Named inputs of rule report: the tables by name, plus models and benchmarks lists."""
+    shared = globals()
+    if "study_tables" in shared:
+        tables = {os.path.basename(path)[: -len(".csv")]: path for path in study_tables()}
+    else:
+        tables = {
+            name: path
+            for name, path in REPORT_TABLES.items()
+            if _made_by_workflow(path) or os.path.exists(path)
+        }
+    inputs = {name: path for name, path in tables.items() if name in REPORT_TABLES}
+    if "model_netcdfs" in shared:
+        inputs["models"] = model_netcdfs()
+    if "benchmark_files" in shared:
+        inputs["benchmarks"] = benchmark_files()
+    return inputs
 
 
 rule report:
+    """The self-contained HTML report and the figures of Snakemake's --report."""
     input:
         unpack(report_inputs),
     output:
@@ -73,8 +82,8 @@ rule report:
             category="3. Model study",
         ),
     params:
-        # Snakemake benchmark files are searched here when the report runs (after every job).
-        benchmark_dir=config.get("benchmark_dir", "benchmarks"),
+        # Searched for Snakemake benchmark files when no benchmark list is an input.
+        benchmark_dir=config.get("benchmark_dir", "results/benchmarks"),
     log:
         "logs/report.log",
     threads: 1

@@ -1,27 +1,35 @@
 """Rule ``report``: build reports/index.html and the figures of Snakemake's --report."""
 
-import logging
 from pathlib import Path
 
-from pmcgrad.study.report import REPORT_FIGURES, build_report
+from _job import job_environment
 
 
 def main(smk) -> None:
-    logging.basicConfig(filename=smk.log[0], filemode="w", level=logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.captureWarnings(True)
-    tables = dict(smk.input.items())
-    benchmark_dir = Path(smk.params.benchmark_dir)
-    benchmarks = sorted(benchmark_dir.rglob("*.tsv")) if benchmark_dir.is_dir() else []
-    build_report(
-        smk.output.html,
-        **tables,
-        benchmarks=benchmarks,
-        config=smk.config,
-        figures_dir=Path(smk.output.bias).parent,
-        figure_keys=REPORT_FIGURES,
-        command=f"snakemake (rule {smk.rule})",
-    )
+    with job_environment(smk):
+        import logging
+
+        from pmcgrad.study.report import REPORT_FIGURES, TABLES, build_report
+
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.captureWarnings(True)
+        named = dict(smk.input.items())
+        tables = {name: path for name, path in named.items() if name in TABLES}
+        if "benchmarks" in named:
+            benchmarks = list(named["benchmarks"])
+        else:
+            folder = Path(smk.params.benchmark_dir)
+            benchmarks = sorted(folder.rglob("*.tsv")) if folder.is_dir() else []
+        build_report(
+            smk.output.html,
+            **tables,
+            benchmarks=benchmarks,
+            config=smk.config,
+            figures_dir=Path(smk.output.bias).parent,
+            figure_keys=REPORT_FIGURES,
+            command=f"snakemake (rule {smk.rule})",
+        )
 
 
 main(snakemake)  # noqa: F821 -- injected by Snakemake's script directive
