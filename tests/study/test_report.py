@@ -384,6 +384,17 @@ def test_missing_optional_inputs_give_sentences(results_dir, tmp_path):
     assert (tmp_path / "figures" / "forest.png").exists()  # a placeholder
 
 
+def test_missing_datatrees_leave_the_model_study_without_arviz_plots(results_dir, tmp_path):
+    """model.csv naming DataTrees that are gone: a note, and the rest of section 7 still."""
+    shutil.copy(results_dir / "model.csv", tmp_path / "model.csv")
+    html = build_report(tmp_path / "index.html", model=tmp_path / "model.csv",
+                        model_traces=results_dir / "model_traces.csv").read_text(encoding="utf-8")
+    section = html.split('<section id="model">', 1)[1].split("</section>", 1)[0]
+    assert "were not found" in section
+    assert "no ArviZ plots in this run" in section
+    assert 'id="fig-inclusion"' in section
+
+
 def test_a_table_without_a_contract_column_is_refused(results_dir, tmp_path):
     """A table that lacks a contract column stops the build with the column's name."""
     frame = pd.read_csv(results_dir / "chain.csv").drop(columns=["closed_form"])

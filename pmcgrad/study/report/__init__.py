@@ -15,18 +15,17 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from pmcgrad.study.report.inputs import TABLES, StudyInputs, load_inputs
+from pmcgrad.study.report.model_section import section_model
 from pmcgrad.study.report.page import page_html
 from pmcgrad.study.report.provenance import git_commit, now_utc, package_versions
+from pmcgrad.study.report.runs_section import section_performance, section_reproducibility
 from pmcgrad.study.report.sections import (
     SECTIONS,
     section_bias,
     section_chain,
     section_estimators,
-    section_model,
     section_optimisation,
-    section_performance,
     section_question,
-    section_reproducibility,
     section_variance,
 )
 

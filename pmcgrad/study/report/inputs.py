@@ -80,11 +80,12 @@ def read_table(path: Path, columns: list[str], name: str) -> pd.DataFrame | None
 
 
 def resolve_netcdf(relative: str, table_path: Path) -> Path | None:
-    """Find a DataTree named in model.csv: as given, or next to (or above) the table."""
+    """Find a DataTree named in model.csv: relative to the workflow's root (the folder above
+    ``results/``), to the table's folder, or to the working directory."""
     if not relative:
         return None
     candidate = Path(relative)
-    for base in (Path.cwd(), table_path.parent, table_path.parent.parent):
+    for base in (table_path.parent.parent, table_path.parent, Path.cwd()):
         path = candidate if candidate.is_absolute() else base / candidate
         if path.exists():
             return path

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import platform
 import subprocess
-import sys
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -59,7 +58,3 @@ def config_seeds(config: Mapping | None, prefix: str = "") -> dict[str, object]:
         elif isinstance(value, Mapping):
             found.update(config_seeds(value, prefix=f"{path}."))
     return found
-
-
-def python_executable() -> str:
-    return sys.executable

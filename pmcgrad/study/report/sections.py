@@ -1,4 +1,4 @@
-"""The nine sections of the report, each built from the loaded inputs.
+"""Sections 1 to 6 of the report, and what every section shares (ids, captions, helpers).
 
 Each builder returns a :class:`~pmcgrad.study.report.page.Section`. Captions and highlights
 quote numbers computed here from the data of the run, never typed by hand.
@@ -6,10 +6,8 @@ quote numbers computed here from the data of the run, never typed by hand.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
-from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,15 +20,18 @@ from pmcgrad.study.report.page import Figure, Section, escape, fmt, fmt_pm, html
 
 __all__ = [
     "SECTIONS",
+    "absent",
+    "caption",
+    "closed_form_at",
     "closed_form_variance",
+    "measured_check_variances",
+    "new_section",
+    "registry_order",
     "section_bias",
     "section_chain",
     "section_estimators",
-    "section_model",
     "section_optimisation",
-    "section_performance",
     "section_question",
-    "section_reproducibility",
     "section_variance",
 ]
 
@@ -53,7 +54,7 @@ BIAS_THRESHOLD = 4.0  # standard errors, as in the gradient study's bias_within_
 CHECK_T = 0.49  # MATH.md's test point: k = 1, phi = 0, f(b) = (b - t)^2
 
 
-def _section(section_id: str) -> Section:
+def new_section(section_id: str) -> Section:
     return Section(id=section_id, title=TITLES[section_id])
 
 
@@ -98,7 +99,7 @@ def _seed_example(phi: float = 0.7, f1: float = 3.0, f0: float = -1.0) -> dict[s
 
 
 def section_question(inputs: StudyInputs) -> Section:
-    section = _section("question")
+    section = new_section("question")
     ex = _seed_example()
     section.add(
         "<p>A model with binary latents needs the gradient of an expectation over Bernoulli "
@@ -251,7 +252,7 @@ def measured_check_variances(inputs: StudyInputs, t: float = CHECK_T) -> pd.Data
 
 
 def section_estimators(inputs: StudyInputs) -> Section:
-    section = _section("estimators")
+    section = new_section("estimators")
     registry = pd.DataFrame(estimator_table())
     checks = measured_check_variances(inputs).set_index("estimator")
     table_rows = []
@@ -332,7 +333,7 @@ def section_estimators(inputs: StudyInputs) -> Section:
 # --- 3. bias ---------------------------------------------------------------------------------
 
 def section_bias(inputs: StudyInputs) -> Section:
-    section = _section("bias")
+    section = new_section("bias")
     gradient = inputs.gradient
     if gradient is None:
         section.add(absent("gradient study", "results/gradient.csv"))
@@ -440,7 +441,7 @@ def _aggregate_over_seeds(frame: pd.DataFrame, keys: list[str],
 
 
 def section_variance(inputs: StudyInputs) -> Section:
-    section = _section("variance")
+    section = new_section("variance")
     gradient = inputs.gradient
     if gradient is None:
         section.add(absent("gradient study", "results/gradient.csv"))
@@ -546,7 +547,7 @@ def _is_unbiased(gradient: pd.DataFrame, name: str) -> bool:
 # --- 5. the coupling chain ------------------------------------------------------------------
 
 def section_chain(inputs: StudyInputs) -> Section:
-    section = _section("chain")
+    section = new_section("chain")
     chain = inputs.chain
     if chain is None:
         section.add(absent("coupling-chain measurements", "results/chain.csv"))
@@ -642,7 +643,7 @@ def section_chain(inputs: StudyInputs) -> Section:
 # --- 6. optimisation ------------------------------------------------------------------------
 
 def section_optimisation(inputs: StudyInputs) -> Section:
-    section = _section("optimisation")
+    section = new_section("optimisation")
     opt = inputs.optimisation
     if opt is None:
         section.add(absent("optimisation runs", "results/optimisation.csv"))
@@ -705,548 +706,3 @@ def section_optimisation(inputs: StudyInputs) -> Section:
                                caption="Median over seeds at the last recorded step"))
     section.highlights.append("Optimisation: " + sentences[0] + ".")
     return section
-
-
-# --- 7. the model study ---------------------------------------------------------------------
-
-FOREST_PREFERENCE = ("disarm", "arm", "reinforce_loo", "reinforce")
-MAX_FOREST_FITS = 5
-ELBO_TOLERANCE = 1.0  # nats: "reached" means within this of the best final ELBO
-
-
-def is_exact_posterior(frame: pd.DataFrame) -> pd.Series:
-    """Rows of the enumerated posterior (method ``exact`` without a family); a fit that uses
-    the ``exact`` gradient estimator has a family and is a fit like any other."""
-    return (frame["method"] == "exact") & (frame["family"].fillna("") == "")
-
-
-def _fits_summary(model: pd.DataFrame) -> pd.DataFrame:
-    """One row per fit (design x method x family): accuracy, ELBO, seconds, DataTree."""
-    keys = ["k", "design_seed", "method", "family"]
-    agg = model.groupby(keys, sort=False).agg(
-        mean_abs_error=("abs_error", "mean"), max_abs_error=("abs_error", "max"),
-        elbo=("elbo", "first"), seconds=("seconds", "first"), netcdf=("netcdf", "first"),
-    ).reset_index()
-    if "netcdf_path" in model.columns:
-        paths = model.groupby(keys, sort=False)["netcdf_path"].first().reset_index()
-        agg = agg.merge(paths, on=keys, how="left")
-    return agg
-
-
-def time_to_elbo(traces: pd.DataFrame, fits: pd.DataFrame,
-                 tolerance: float = ELBO_TOLERANCE) -> pd.DataFrame:
-    """Seconds until each trace's smoothed ELBO first comes within ``tolerance`` nats of the
-    best final ELBO of its design (NaN where it never does)."""
-    rows = []
-    for (k, seed), design in traces.groupby(["k", "design_seed"]):
-        finals = fits[(fits["k"] == k) & (fits["design_seed"] == seed)]["elbo"].dropna()
-        target = float(finals.max()) if len(finals) else float(design["elbo"].max())
-        for (name, family), line in design.groupby(["estimator", "family"]):
-            line = line.sort_values("step")
-            smooth = line["elbo"].rolling(5, min_periods=1, center=True).median()
-            hit = np.flatnonzero(smooth.to_numpy() >= target - tolerance)
-            rows.append({"k": k, "design_seed": seed, "method": name, "family": family,
-                         "seconds_to_tolerance": float(line["seconds"].iloc[hit[0]])
-                         if hit.size else math.nan,
-                         "target_elbo": target})
-    return pd.DataFrame(rows)
-
-
-def _flat_posterior(tree, draws: int):
-    """The posterior as one chain of ``draws`` draws, so trees of different shapes compare."""
-    import xarray as xr
-
-    post = tree["posterior"].to_dataset()
-    stacked = post.stack(sample=("chain", "draw")).drop_vars(["chain", "draw", "sample"],
-                                                             errors="ignore")
-    stacked = stacked.isel(sample=slice(0, draws)).rename(sample="draw")
-    stacked = stacked.expand_dims(chain=[0]).transpose("chain", "draw", ...)
-    stacked = stacked.assign_coords(draw=np.arange(stacked.sizes["draw"]))
-    return xr.DataTree.from_dict({"posterior": stacked})
-
-
-def _select_trees(fits: pd.DataFrame) -> tuple[tuple[int, int] | None, dict[str, object]]:
-    """The design with DataTrees and, for it, MCMC plus a few fits (preferred estimators)."""
-    if "netcdf_path" not in fits.columns:
-        return None, {}
-    available = fits[fits["netcdf_path"].notna()]
-    if available.empty:
-        return None, {}
-    k, seed = (int(v) for v in available.iloc[0][["k", "design_seed"]])
-    design = available[(available["k"] == k) & (available["design_seed"] == seed)]
-    order = {name: i for i, name in enumerate(FOREST_PREFERENCE)}
-    chosen = []
-    mcmc = design[design["method"] == "mcmc"]
-    candidates = design[(design["method"] != "mcmc") & ~is_exact_posterior(design)].copy()
-    candidates["rank"] = candidates["method"].map(lambda m: order.get(m, len(order)))
-    candidates = candidates.sort_values(["rank", "family"])
-    chosen = list(candidates.head(MAX_FOREST_FITS).itertuples(index=False))
-    trees: dict[str, object] = {}
-    import xarray as xr
-
-    for record in [*mcmc.itertuples(index=False), *chosen]:
-        label = record.method if record.method == "mcmc" else (
-            f"{record.method} ({record.family})" if record.family else record.method)
-        trees[label] = xr.open_datatree(record.netcdf_path)
-    return (k, seed), trees
-
-
-def _continuous(posterior, names) -> list[str]:
-    """Float variables without a point mass at zero (so ``effect = z * beta`` is left out)."""
-    out = []
-    for name in names:
-        values = posterior[name].values
-        if values.dtype.kind == "f" and float(np.mean(values == 0)) < 0.05:
-            out.append(name)
-    return out
-
-
-def section_model(inputs: StudyInputs) -> Section:
-    section = _section("model")
-    model = inputs.model
-    if model is None:
-        section.add(absent("model study", "results/model.csv"))
-        return section
-    fits = _fits_summary(model)
-    designs = sorted({(int(a), int(b)) for a, b in zip(fits["k"], fits["design_seed"],
-                                                         strict=True)})
-    shown = designs[:4]
-    section.add(
-        "<p>Spike-and-slab regression fitted with <code>pmcgrad.fit</code> for each estimator "
-        "and variational family, beside PyMC's MCMC (<code>pm.sample</code>) and the exact "
-        "posterior inclusion probabilities, enumerated over all 2<sup>k</sup> inclusion "
-        f"vectors. {len(designs)} design(s); the figures show "
-        f"{', '.join(f'k = {k} (seed {s})' for k, s in shown)}.</p>",
-        *[f'<p class="note">{note}</p>' for note in inputs.notes],
-    )
-    scored = fits[~is_exact_posterior(fits)]
-    by_method = (
-        scored.groupby(["method", "family"], sort=False)
-        .agg(mean_abs_error=("mean_abs_error", "mean"), max_abs_error=("max_abs_error", "max"),
-             elbo=("elbo", "mean"), seconds=("seconds", "mean"), designs=("k", "size"))
-        .reset_index()
-        .sort_values("mean_abs_error")
-    )
-    best = by_method[by_method["method"] != "mcmc"].head(1)
-    mcmc = by_method[by_method["method"] == "mcmc"]
-    run = ""
-    if len(best):
-        b = best.iloc[0]
-        run = (f"the most accurate fit is <code>{b['method']}</code> ({b['family']}) with "
-               f"mean |inclusion − exact| = {fmt(b['mean_abs_error'])} (max "
-               f"{fmt(b['max_abs_error'])}) in {fmt(b['seconds'])} s")
-        worst = by_method[by_method["method"] != "mcmc"].iloc[-1]
-        run += (f"; the least accurate is <code>{worst['method']}</code> ({worst['family']}) "
-                f"at {fmt(worst['mean_abs_error'])}")
-    if len(mcmc):
-        m = mcmc.iloc[0]
-        run += (f"; MCMC reaches {fmt(m['mean_abs_error'])} in {fmt(m['seconds'])} s"
-                if run else f"MCMC reaches {fmt(m['mean_abs_error'])} in {fmt(m['seconds'])} s")
-    run = (run or "no fit to compare") + "."
-    section.add("<h3>Inclusion probabilities</h3>")
-    section.add_figure(
-        Figure(
-            key="inclusion", png=figures.inclusion_figure(model, shown),
-            alt="Inclusion probabilities per predictor",
-            caption=caption(
-                "markers should sit on the tops of the grey bars (the exact posterior); "
-                "mean-field fits tend to push probabilities towards 0 or 1.",
-                run,
-            ),
-        )
-    )
-    section.highlights.append(f"Model study: {run}")
-    table = by_method.rename(columns={
-        "mean_abs_error": "mean |inclusion − exact|", "max_abs_error": "max |inclusion − exact|",
-        "elbo": "final ELBO (nats)", "seconds": "wall time (s)", "designs": "designs",
-    })
-    table["family"] = table["family"].replace("", "—")
-
-    traces = inputs.model_traces
-    if traces is not None:
-        reached = time_to_elbo(traces, fits)
-        if not reached.empty:
-            column = f"seconds to ELBO within {ELBO_TOLERANCE:g} nat of the best"
-            per_method = (reached.groupby(["method", "family"])["seconds_to_tolerance"]
-                          .median().rename(column).reset_index())
-            per_method["traced"] = True
-            table = table.merge(per_method, on=["method", "family"], how="left")
-            table[column] = [
-                ("not reached" if pd.isna(v) else fmt(v)) if traced is True else "—"
-                for v, traced in zip(table[column], table["traced"], strict=True)
-            ]
-            table = table.drop(columns="traced")
-    section.add(html_table(
-        table, table_id="model-table",
-        caption="Per method and family, averaged over designs. “Seconds to ELBO” is the "
-                "median wall time until a fit's smoothed ELBO trace first comes within "
-                f"{ELBO_TOLERANCE:g} nat of the best final ELBO of any fit of its design."))
-
-    section.add("<h3>Accuracy against wall time</h3>")
-    section.add_figure(
-        Figure(
-            key="accuracy_time", png=figures.accuracy_time_figure(scored),
-            alt="Inclusion error against wall time",
-            caption=caption(
-                "points towards the lower left are both fast and accurate; MCMC is the "
-                "diamond.",
-                _accuracy_sentence(scored),
-            ),
-        )
-    )
-
-    if traces is not None:
-        shown_traces = [d for d in shown
-                        if ((traces["k"] == d[0]) & (traces["design_seed"] == d[1])).any()]
-        if shown_traces:
-            reached = time_to_elbo(traces, fits)
-            fastest = reached.dropna(subset=["seconds_to_tolerance"]).sort_values(
-                "seconds_to_tolerance")
-            never = reached[reached["seconds_to_tolerance"].isna()]
-            if len(fastest):
-                first = fastest.iloc[0]
-                sentence = (
-                    f"the first fit to come within {ELBO_TOLERANCE:g} nat of its design's best "
-                    f"final ELBO is <code>{first['method']}</code> ({first['family']}) after "
-                    f"{fmt(first['seconds_to_tolerance'])} s"
-                )
-            else:
-                sentence = "no trace reaches the best final ELBO within tolerance"
-            if len(never):
-                sentence += f"; {len(never)} of {len(reached)} traces never do"
-            section.add("<h3>ELBO traces</h3>")
-            section.add_figure(
-                Figure(
-                    key="elbo_traces", png=figures.elbo_trace_figure(traces, shown_traces),
-                    alt="ELBO traces of the fits",
-                    caption=caption(
-                        "higher is better; the y-axis is zoomed on the last four fifths of "
-                        "the runs, and the right column shows the same traces against wall "
-                        "time.",
-                        sentence + ".",
-                    ),
-                )
-            )
-    else:
-        section.add(absent("ELBO traces", "results/model_traces.csv"))
-
-    section.add("<h3>Posterior plots from the saved DataTrees (ArviZ)</h3>")
-    design, trees = _select_trees(fits)
-    if not trees:
-        section.add('<p class="note">No DataTree of the model study was found, so there are '
-                    "no ArviZ plots in this run.</p>")
-        return section
-    draws = min(1000, *(int(t["posterior"].sizes["chain"] * t["posterior"].sizes["draw"])
-                        for t in trees.values()))
-    flat = {label: _flat_posterior(tree, draws) for label, tree in trees.items()}
-    posterior = next(iter(flat.values()))["posterior"]
-    names = [n for n in posterior.data_vars if n in {*posterior.data_vars}]
-    floats = [n for n in names if posterior[n].dtype.kind == "f"]
-    continuous = _continuous(posterior, floats)
-    labels = ", ".join(f"<code>{escape(label)}</code>" for label in flat)
-    section.add(
-        f"<p>For k = {design[0]} (design seed {design[1]}): {labels}, each thinned to its first "
-        f"{draws} draws so that the fits (one chain) and MCMC (several chains) align.</p>"
-    )
-    if floats:
-        forest_png = figures.arviz_forest_figure(flat, floats)
-        spread = _interval_sentence(flat, floats)
-        section.add_figure(
-            Figure(
-                key="forest", png=forest_png, alt="Forest plot of fits and MCMC",
-                caption=caption(
-                    "for each coefficient, the fits' intervals should overlap MCMC's; "
-                    "<code>azp.plot_forest</code>, mean and 89% equal-tailed interval "
-                    "(thick: 50%).",
-                    spread,
-                ),
-            )
-        )
-    if continuous:
-        dist_png = figures.arviz_dist_figure(flat, continuous)
-        section.add_figure(
-            Figure(
-                key="posterior_dist", png=dist_png,
-                alt="Posterior distributions of the continuous parameters",
-                caption=caption(
-                    "the shape of each fit's marginal against MCMC's; a Gaussian family "
-                    "cannot show the spike-and-slab mixture that MCMC finds for predictors "
-                    "with uncertain inclusion (<code>azp.plot_dist</code>, KDE).",
-                    _sd_sentence(flat, continuous),
-                ),
-            )
-        )
-    section.add(_summary_tables(trees, names))
-    return section
-
-
-def _accuracy_sentence(scored: pd.DataFrame) -> str:
-    fits = scored[scored["method"] != "mcmc"]
-    if fits.empty:
-        return "no fits."
-    fastest = fits.sort_values("seconds").iloc[0]
-    best = fits.sort_values("mean_abs_error").iloc[0]
-    text = (f"the fastest fit is <code>{fastest['method']}</code> ({fastest['family']}, "
-            f"{fmt(fastest['seconds'])} s, error {fmt(fastest['mean_abs_error'])}); the most "
-            f"accurate is <code>{best['method']}</code> ({best['family']}, "
-            f"{fmt(best['seconds'])} s, error {fmt(best['mean_abs_error'])})")
-    mcmc = scored[scored["method"] == "mcmc"]
-    if len(mcmc):
-        text += (f"; MCMC takes {fmt(mcmc['seconds'].mean())} s for error "
-                 f"{fmt(mcmc['mean_abs_error'].mean())}")
-    return text + "."
-
-
-def _interval_sentence(trees: dict, names: Sequence[str]) -> str:
-    """Share of (fit, coefficient) means inside MCMC's 89% interval."""
-    if "mcmc" not in trees:
-        return "there is no MCMC run to compare with."
-    reference = trees["mcmc"]["posterior"]
-    inside, total = 0, 0
-    for label, tree in trees.items():
-        if label == "mcmc":
-            continue
-        for name in names:
-            lo = reference[name].quantile(0.055, dim=("chain", "draw"))
-            hi = reference[name].quantile(0.945, dim=("chain", "draw"))
-            mean = tree["posterior"][name].mean(("chain", "draw"))
-            inside += int(((mean >= lo) & (mean <= hi)).sum())
-            total += int(mean.size)
-    return (f"{inside} of {total} posterior means of the fits lie inside MCMC's 89% "
-            "interval.")
-
-
-def _sd_sentence(trees: dict, names: Sequence[str]) -> str:
-    if "mcmc" not in trees:
-        return "there is no MCMC run to compare with."
-    reference = trees["mcmc"]["posterior"]
-    ratios = []
-    for label, tree in trees.items():
-        if label == "mcmc":
-            continue
-        for name in names:
-            ratio = (tree["posterior"][name].std(("chain", "draw"))
-                     / reference[name].std(("chain", "draw")))
-            ratios.extend(np.asarray(ratio).ravel().tolist())
-    ratios = np.asarray(ratios, dtype=float)
-    ratios = ratios[np.isfinite(ratios)]
-    if not ratios.size:
-        return "no standard deviations to compare."
-    return (f"the fits' posterior standard deviations are {fmt(np.median(ratios))}× MCMC's "
-            f"(median over fits and coefficients; range {fmt(ratios.min())}–"
-            f"{fmt(ratios.max())}).")
-
-
-def _summary_tables(trees: dict, names: Sequence[str]) -> str:
-    import warnings
-
-    import arviz as az
-
-    frames = []
-    # One-chain variational draws make ArviZ log a shape notice per variable; r_hat is NaN.
-    loggers = [logging.getLogger(name) for name in ("arviz", "arviz_base", "arviz_stats")]
-    levels = [logger.level for logger in loggers]
-    for label, tree in trees.items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            for logger in loggers:
-                logger.setLevel(logging.WARNING)
-            try:
-                summary = az.summary(tree, var_names=list(names))
-            finally:
-                for logger, level in zip(loggers, levels, strict=True):
-                    logger.setLevel(level)
-        summary = summary[[c for c in summary.columns
-                           if c in ("mean", "sd", "eti89_lb", "eti89_ub", "ess_bulk",
-                                    "ess_tail", "r_hat")]]
-        summary.insert(0, "fit", label)
-        summary.insert(1, "parameter", summary.index)
-        frames.append(summary.reset_index(drop=True))
-    table = pd.concat(frames, ignore_index=True)
-    return (
-        "<h3><code>az.summary</code> of each DataTree</h3>"
-        '<p class="note">r_hat needs several chains, so it is empty (—) for the one-chain '
-        "variational draws.</p>"
-        + html_table(table, table_id="summary-table")
-    )
-
-
-# --- 8. performance -------------------------------------------------------------------------
-
-def _is_ratio(unit: str) -> bool:
-    unit = str(unit).strip().lower()
-    return "ratio" in unit or unit in ("x", "×", "speedup")
-
-
-def job_times(inputs: StudyInputs) -> tuple[pd.DataFrame | None, str]:
-    """Wall time of every job, ``(rule, job, seconds, max_rss_mb)``, and where it came from.
-
-    Snakemake benchmark files when given, else runtimes.csv's rows in seconds (named
-    ``<rule>/<job>`` by the workflow).
-    """
-    if inputs.benchmarks is not None:
-        return inputs.benchmarks, "Snakemake benchmark files"
-    runtimes = inputs.runtimes
-    if runtimes is None:
-        return None, ""
-    rows = runtimes[runtimes["unit"].astype(str).str.strip() == "s"]
-    if rows.empty:
-        return None, ""
-    names = rows["name"].astype(str)
-    frame = pd.DataFrame({
-        "rule": names.str.split("/").str[0],
-        "job": names,
-        "seconds": pd.to_numeric(rows["value"], errors="coerce"),
-        "max_rss_mb": math.nan,
-    })
-    return frame, "results/runtimes.csv"
-
-
-def section_performance(inputs: StudyInputs) -> Section:
-    section = _section("performance")
-    runtimes = inputs.runtimes
-    ratios = None
-    if runtimes is not None:
-        runtimes = runtimes.copy()
-        runtimes["value"] = pd.to_numeric(runtimes["value"], errors="coerce")
-        runtimes["unit"] = runtimes["unit"].fillna("").astype(str)
-        ratios = runtimes[runtimes["unit"].map(_is_ratio)]
-    if ratios is None or ratios.empty:
-        where = ("results/runtimes.csv is absent" if runtimes is None
-                 else "results/runtimes.csv holds no ratio")
-        section.add(f'<p id="no-benchmarks">No benchmarks were run for this report ({where}), '
-                    "so there are no benchmark ratios to show.</p>")
-    else:
-        ordered = ratios.sort_values("value")
-        low, top = ordered.iloc[0], ordered.iloc[-1]
-        run = (f"{len(ratios)} ratio(s), from {fmt(low['value'])} "
-               f"(<code>{escape(str(low['name']))}</code>) to {fmt(top['value'])} "
-               f"(<code>{escape(str(top['name']))}</code>).")
-        if len(ratios) > 25:
-            run += " The figure shows the 25 largest; the table lists all."
-        section.add("<p>Benchmark ratios written by the study (results/runtimes.csv): each "
-                    "compares pmcgrad with the reference named in its note.</p>")
-        section.add_figure(Figure(
-            key="runtimes", png=figures.runtimes_figure(ratios), alt="Benchmark ratios",
-            caption=caption("the line at 1 marks parity with the reference; longer bars are "
-                            "slower than it.", run),
-        ))
-        section.add(_maybe_folded(html_table(ratios, table_id="runtimes-table"), len(ratios)))
-    times, source = job_times(inputs)
-    if times is not None:
-        per_rule = times.groupby("rule")["seconds"].agg(["size", "sum", "max"])
-        busiest = per_rule["sum"].idxmax()
-        slowest = times.loc[times["seconds"].idxmax()]
-        run = (f"{len(times)} jobs took {fmt(times['seconds'].sum())} s of wall time in all; "
-               f"rule <code>{escape(busiest)}</code> took the most "
-               f"({fmt(per_rule.loc[busiest, 'sum'])} s over {per_rule.loc[busiest, 'size']} "
-               f"jobs), and the slowest job was <code>{escape(str(slowest['job']))}</code> "
-               f"({fmt(slowest['seconds'])} s).")
-        section.add("<h3>Where the study's time went</h3>")
-        section.add_figure(Figure(
-            key="job_times", png=figures.job_times_figure(times), alt="Wall time of each job",
-            caption=caption(f"one dot per job, by rule (from {escape(source)}); the per-rule "
-                            "totals are in section 9.", run),
-        ))
-    others = None
-    if runtimes is not None:
-        others = runtimes[~runtimes["unit"].map(_is_ratio)
-                          & (runtimes["unit"].str.strip() != "s")]
-    if others is not None and len(others):
-        section.add("<h3>Other measurements</h3>",
-                    _maybe_folded(html_table(others, table_id="other-runtimes-table"),
-                                  len(others)))
-    return section
-
-
-def _maybe_folded(table: str, rows: int, limit: int = 30) -> str:
-    if rows <= limit:
-        return table
-    return f"<details><summary>All {rows} rows</summary>{table}</details>"
-
-
-# --- 9. reproducibility ---------------------------------------------------------------------
-
-def section_reproducibility(inputs: StudyInputs, *, versions: dict[str, str], date: str,
-                            commit: str | None, command: str | None = None) -> Section:
-    import yaml
-
-    from pmcgrad.study.report.inputs import file_digest
-    from pmcgrad.study.report.provenance import config_seeds
-
-    section = _section("reproducibility")
-    facts = [f"<li>Built {escape(date)}"
-             + (f" from commit <code>{escape(commit)}</code>" if commit else "") + ".</li>"]
-    if command:
-        facts.append(f"<li>Command: <code>{escape(command)}</code></li>")
-    section.add(f"<ul>{''.join(facts)}</ul>")
-    section.add("<h3>Package versions</h3>", html_table(
-        pd.DataFrame({"package": list(versions), "version": list(versions.values())}),
-        table_id="versions-table", numeric=[]))
-
-    section.add("<h3>Seeds</h3>")
-    seeds = config_seeds(inputs.config)
-    rows = [{"where": f"config: <code>{escape(k)}</code>", "seeds": escape(str(v))}
-            for k, v in seeds.items()]
-    for name, column in (("gradient", "seed"), ("chain", "seed"), ("optimisation", "seed"),
-                         ("model", "design_seed"), ("model_traces", "design_seed")):
-        frame = inputs.table(name)
-        if frame is not None and column in frame.columns:
-            values = sorted(pd.unique(frame[column]).tolist())
-            rows.append({"where": f"{name}.csv: <code>{column}</code>",
-                         "seeds": escape(", ".join(map(str, values)))})
-    if rows:
-        section.add(html_table(pd.DataFrame(rows), raw=["where", "seeds"], numeric=[],
-                               table_id="seeds-table"))
-    else:
-        section.add('<p class="note">No seeds recorded (no config and no tables).</p>')
-
-    section.add("<h3>Configuration</h3>")
-    if inputs.config:
-        text = yaml.safe_dump(_plain(inputs.config), sort_keys=False, default_flow_style=None)
-        section.add(f'<pre id="config">{escape(text)}</pre>')
-    else:
-        section.add('<p class="note">No configuration was passed to the report.</p>')
-
-    section.add("<h3>Inputs</h3>")
-    if inputs.files:
-        files = pd.DataFrame(
-            [{"input": escape(label), "path": f"<code>{escape(str(path))}</code>",
-              "bytes": path.stat().st_size, "sha256 (first 12)": file_digest(path)}
-             for label, path in inputs.files.items()]
-        )
-        section.add(html_table(files, raw=["input", "path", "sha256 (first 12)"],
-                               table_id="inputs-table"))
-    else:
-        section.add('<p class="note">No input files.</p>')
-
-    section.add("<h3>Runtime of each rule</h3>")
-    times, source = job_times(inputs)
-    if times is None:
-        section.add('<p class="note" id="no-rule-runtimes">No Snakemake benchmark files were '
-                    "given, so rule runtimes are not recorded here.</p>")
-    else:
-        per_rule = (times.groupby("rule")
-                    .agg(jobs=("job", "size"), total_seconds=("seconds", "sum"),
-                         max_seconds=("seconds", "max"), max_rss_mb=("max_rss_mb", "max"))
-                    .reset_index().sort_values("total_seconds", ascending=False))
-        per_rule.columns = ["rule", "jobs", "total (s)", "longest job (s)", "max RSS (MB)"]
-        if per_rule["max RSS (MB)"].isna().all():
-            per_rule = per_rule.drop(columns="max RSS (MB)")
-        section.add(html_table(per_rule, table_id="rules-table",
-                               caption=f"From {escape(source)}: {len(times)} job(s), "
-                                       f"{fmt(times['seconds'].sum())} s of job time in all"))
-    return section
-
-
-def _plain(value):
-    """Config values as plain YAML-safe Python objects (Snakemake wraps them)."""
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
