@@ -21,6 +21,7 @@ from pmcgrad.study.report.provenance import git_commit, now_utc, package_version
 from pmcgrad.study.report.runs_section import section_performance, section_reproducibility
 from pmcgrad.study.report.sections import (
     SECTIONS,
+    scope_sentence,
     section_bias,
     section_chain,
     section_estimators,
@@ -97,7 +98,7 @@ def build_report(
         inputs, versions=package_versions(), date=now_utc(), commit=git_commit(),
         command=command))
     assert [s.id for s in sections] == [sid for sid, _ in SECTIONS]
-    highlights = [h for s in sections for h in s.highlights]
+    highlights = [scope_sentence(inputs), *(h for s in sections for h in s.highlights)]
     page = page_html(
         title="pmcgrad: gradient estimators for Bernoulli latents",
         subtitle="The comparison study: bias, variance against k, the coupling chain from the "

@@ -141,12 +141,12 @@ def section_model(inputs: StudyInputs) -> Section:
     run = ""
     if len(best):
         b = best.iloc[0]
-        run = (f"the most accurate fit is <code>{b['method']}</code> ({b['family']}) with "
-               f"mean |inclusion − exact| = {fmt(b['mean_abs_error'])} (max "
+        run = (f"the most accurate fit uses <code>{b['method']}</code> ({b['family']} family), "
+               f"with mean |inclusion − exact| = {fmt(b['mean_abs_error'])} (max "
                f"{fmt(b['max_abs_error'])}) in {fmt(b['seconds'])} s")
         worst = by_method[by_method["method"] != "mcmc"].iloc[-1]
-        run += (f"; the least accurate is <code>{worst['method']}</code> ({worst['family']}) "
-                f"at {fmt(worst['mean_abs_error'])}")
+        run += (f"; the least accurate uses <code>{worst['method']}</code> ({worst['family']}"
+                f" family), at {fmt(worst['mean_abs_error'])}")
     if len(mcmc):
         m = mcmc.iloc[0]
         run += (f"; MCMC reaches {fmt(m['mean_abs_error'])} in {fmt(m['seconds'])} s"

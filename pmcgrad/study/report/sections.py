@@ -27,6 +27,7 @@ __all__ = [
     "measured_check_variances",
     "new_section",
     "registry_order",
+    "scope_sentence",
     "section_bias",
     "section_chain",
     "section_estimators",
@@ -82,6 +83,37 @@ def _ratio(a: float, b: float) -> str:
     if b == 0:
         return "∞" if a > 0 else "—"
     return fmt(a / b)
+
+
+def _values(frame: pd.DataFrame | None, column: str) -> str:
+    values = sorted(pd.unique(frame[column]).tolist())
+    if len(values) > 4 and all(isinstance(v, int | np.integer) for v in values):
+        return f"{values[0]}–{values[-1]}"
+    return ", ".join(str(v) for v in values)
+
+
+def scope_sentence(inputs: StudyInputs) -> str:
+    """What this run covers, from its tables: problems, k, seeds, fits."""
+    parts = []
+    gradient = inputs.gradient
+    if gradient is not None:
+        parts.append(
+            f"gradient study on {gradient['problem'].nunique()} problem(s), "
+            f"{gradient['estimator'].nunique()} estimators, k ∈ {{{_values(gradient, 'k')}}}, "
+            f"{gradient['seed'].nunique()} seed(s) ({len(gradient)} rows)"
+        )
+    if inputs.optimisation is not None:
+        parts.append(f"{inputs.optimisation['estimator'].nunique()} estimators optimised over "
+                     f"{inputs.optimisation['seed'].nunique()} seed(s)")
+    model = inputs.model
+    if model is not None:
+        designs = model[["k", "design_seed"]].drop_duplicates()
+        fits = model[model["family"].fillna("") != ""][["k", "design_seed", "method", "family"]]
+        parts.append(f"{len(fits.drop_duplicates())} variational fit(s) on "
+                     f"{len(designs)} spike-and-slab design(s) (k = {_values(model, 'k')})")
+    if not parts:
+        return "Scope: this run has no study tables; the sections below say what is missing."
+    return "Scope of this run: " + "; ".join(parts) + "."
 
 
 # --- 1. the question ----------------------------------------------------------------------
