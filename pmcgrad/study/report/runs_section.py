@@ -111,8 +111,6 @@ def _maybe_folded(table: str, rows: int, limit: int = 30) -> str:
 
 def section_reproducibility(inputs: StudyInputs, *, versions: dict[str, str], date: str,
                             commit: str | None, command: str | None = None) -> Section:
-    import yaml
-
     from pmcgrad.study.report.inputs import file_digest
     from pmcgrad.study.report.provenance import config_seeds
 
@@ -145,7 +143,7 @@ def section_reproducibility(inputs: StudyInputs, *, versions: dict[str, str], da
 
     section.add("<h3>Configuration</h3>")
     if inputs.config:
-        text = yaml.safe_dump(_plain(inputs.config), sort_keys=False, default_flow_style=None)
+        text = config_text(inputs.config)
         section.add(f'<pre id="config">{escape(text)}</pre>')
     else:
         section.add('<p class="note">No configuration was passed to the report.</p>')
@@ -179,6 +177,17 @@ def section_reproducibility(inputs: StudyInputs, *, versions: dict[str, str], da
                                caption=f"From {escape(source)}: {len(times)} job(s), "
                                        f"{fmt(times['seconds'].sum())} s of job time in all"))
     return section
+
+
+def config_text(config) -> str:
+    """The config as YAML (JSON where PyYAML, of the ``study`` extra, is not installed)."""
+    try:
+        import yaml
+    except ImportError:
+        import json
+
+        return json.dumps(_plain(config), indent=2)
+    return yaml.safe_dump(_plain(config), sort_keys=False, default_flow_style=None)
 
 
 def _plain(value):
