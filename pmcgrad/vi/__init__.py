@@ -42,6 +42,7 @@ def fit(
     noise: str = "logistic",
     exact_limit: int = DEFAULT_EXACT_LIMIT,
     final_samples: int = 2000,
+    local_dim: str | bool | None = None,
 ) -> FitResult:
     """Fit a variational approximation to ``model`` (from the context when omitted).
 
@@ -70,6 +71,11 @@ def fit(
         PyMC's ``CheckParametersConvergence`` works. Raise ``StopIteration`` to stop.
     final_samples
         Draws of the final low-noise ELBO estimate that ranks the starts.
+    local_dim
+        Per-observation latents. By default (``None``) bits are local when every Bernoulli
+        latent and an observed variable share their first named dim (``dims=("obs", ...)``):
+        each row's bits are then scored against that row's log-density terms only. Name the
+        dim to require it (mismatches raise ``ValueError``); ``False`` keeps every bit global.
 
     Returns
     -------
@@ -92,7 +98,7 @@ def fit(
         raise ValueError(f"unknown family {family!r}; valid families: {', '.join(FAMILIES)}")
     if not isinstance(starts, int) or starts < 1:
         raise ValueError(f"starts must be a positive int, got {starts!r}")
-    structure = analyse_model(model)
+    structure = analyse_model(model, local_dim)
     model.check_start_vals(model.initial_point())
 
     seeds = np.random.SeedSequence(random_seed).spawn(3)

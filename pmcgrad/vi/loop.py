@@ -37,6 +37,8 @@ class Runner:
         if logits is not None:
             outputs.append(grads[0])
         self.step = compile_with_rng_updates([], outputs, updates=updates)
+        self._logit_gradient = grads[0] if logits is not None else None
+        self._logit_gradient_fn = None
         # Every shared variable the step changes, for restoring the last finite state.
         self._state = list(updates.keys())
         self._final_elbo = compile_with_rng_updates(
@@ -105,6 +107,15 @@ class Runner:
                 result.hist_starts = hist[: done + steps_run]
                 result.gradient_variance_starts = variance[: done + steps_run]
                 self.finalise(result)
+
+    def logit_gradient_samples(self, draws: int) -> np.ndarray:
+        """``draws`` fresh estimates of the ELBO's gradient for the logits, ``(draws, M, K)``,
+        at the current parameters (no update is applied)."""
+        if self._logit_gradient is None:
+            raise ValueError("the model has no Bernoulli latents, so there are no logits")
+        if self._logit_gradient_fn is None:
+            self._logit_gradient_fn = compile_with_rng_updates([], -self._logit_gradient)
+        return np.stack([np.asarray(self._logit_gradient_fn()) for _ in range(draws)])
 
     def finalise(self, result: FitResult) -> None:
         """Score every start by a low-noise ELBO estimate and select the best."""

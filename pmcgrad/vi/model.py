@@ -9,12 +9,19 @@ from dataclasses import dataclass
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pymc.backends.arviz import coords_and_dims_for_inferencedata
 from pymc.vartypes import discrete_types
 from pytensor.graph.replace import vectorize_graph
 from pytensor.tensor.random.basic import BernoulliRV
 from pytensor.tensor.variable import TensorVariable
 
-__all__ = ["Block", "ModelStructure", "UnsupportedLatentError", "analyse_model"]
+__all__ = [
+    "Block",
+    "LocalLayout",
+    "ModelStructure",
+    "UnsupportedLatentError",
+    "analyse_model",
+]
 
 
 class UnsupportedLatentError(ValueError):
@@ -37,6 +44,29 @@ class Block:
 
 
 @dataclass(frozen=True)
+class LocalLayout:
+    """Per-observation ("local") Bernoulli latents: every bit belongs to one row of ``dim``.
+
+    ``row_index (R, K_row)`` holds the flat index of each row's bits; ``local_terms`` the
+    positions, in ``model.logp(sum=False)``, of the log-density terms that are per row.
+    """
+
+    dim: str
+    row_index: np.ndarray
+    local_terms: tuple[int, ...]
+
+    @property
+    def rows(self) -> int:
+        return self.row_index.shape[0]
+
+    def to_flat(self, bits_rows: TensorVariable) -> TensorVariable:
+        """``(..., R, K_row)`` -> ``(..., K)`` in the flat (block) order."""
+        inverse = np.argsort(self.row_index.ravel())
+        lead = bits_rows.shape[:-2]
+        return bits_rows.reshape((*lead, -1))[..., inverse]
+
+
+@dataclass(frozen=True)
 class ModelStructure:
     """A model's free variables split into Bernoulli bits and continuous unconstrained reals."""
 
@@ -44,6 +74,7 @@ class ModelStructure:
     bits: tuple[Block, ...]  # Bernoulli free RVs, flattened in model order
     reals: tuple[Block, ...]  # continuous value variables (unconstrained space)
     initial_reals: np.ndarray  # (D,) the model's initial point, unconstrained
+    local: LocalLayout | None = None  # set when the bits are per-observation
 
     @property
     def n_bits(self) -> int:
@@ -64,6 +95,27 @@ class ModelStructure:
         ``bits (B, K)`` and ``reals (B, D)`` give one configuration per row (``None`` where the
         model has no such variables); returns ``(B,)``.
         """
+        return vectorize_graph(self.model.logp(), replace=self._replace(bits, reals))
+
+    def log_density_rows(self, bits: TensorVariable, reals: TensorVariable | None
+                         ) -> TensorVariable:
+        """Per-row ``log p`` for local latents: ``(B, K)``, ``(B, D)`` -> ``(B, R)``.
+
+        Row r holds every term indexed by row r of the local dim, plus an equal share
+        ``1/R`` of the global terms (priors of the shared parameters), so the rows sum to the
+        whole log joint while each row's bits see only their own terms: a shared term adds the
+        same constant to both members of an antithetic pair.
+        """
+        terms = vectorize_graph(self.model.logp(sum=False), replace=self._replace(bits, reals))
+        local_sum, global_sum = 0, 0
+        for position, term in enumerate(terms):
+            if position in self.local.local_terms:  # (B, R, ...) -> (B, R)
+                local_sum = local_sum + term.sum(axis=tuple(range(2, term.ndim)))
+            else:  # (B, ...) -> (B,)
+                global_sum = global_sum + term.sum(axis=tuple(range(1, term.ndim)))
+        return local_sum + pt.as_tensor_variable(global_sum)[..., None] / self.local.rows
+
+    def _replace(self, bits, reals) -> dict:
         replace = {}
         for block in self.bits:
             value = bits[:, block.start : block.stop].reshape((-1, *block.shape))
@@ -71,7 +123,7 @@ class ModelStructure:
         for block in self.reals:
             value = reals[:, block.start : block.stop].reshape((-1, *block.shape))
             replace[self.value_var(block)] = value.astype(self.value_var(block).dtype)
-        return vectorize_graph(self.model.logp(), replace=replace)
+        return replace
 
     def split(self, flat: np.ndarray, blocks: tuple[Block, ...]) -> dict[str, np.ndarray]:
         """Cut ``flat (..., size)`` into ``{value name: (..., *shape)}``."""
@@ -79,8 +131,12 @@ class ModelStructure:
         return {b.name: flat[..., b.start : b.stop].reshape(*lead, *b.shape) for b in blocks}
 
 
-def analyse_model(model: pm.Model) -> ModelStructure:
-    """Check that every free RV is Bernoulli or continuous, and lay out the flat vectors."""
+def analyse_model(model: pm.Model, local_dim: str | bool | None = None) -> ModelStructure:
+    """Check that every free RV is Bernoulli or continuous, and lay out the flat vectors.
+
+    ``local_dim``: ``None`` detects per-observation latents (see :func:`find_local_layout`),
+    a dim name requires them on that dim, ``False`` keeps every bit global.
+    """
     initial_point = model.initial_point()
     bits, reals = [], []
     for rv in model.free_RVs:
@@ -100,7 +156,70 @@ def analyse_model(model: pm.Model) -> ModelStructure:
     initial = np.concatenate(
         [np.ravel(initial_point[b.name]) for b in real_blocks] or [np.zeros(0)]
     ).astype("float64")
-    return ModelStructure(model, _layout(bits), real_blocks, initial)
+    structure = ModelStructure(model, _layout(bits), real_blocks, initial)
+    local = find_local_layout(structure, local_dim)
+    return ModelStructure(model, structure.bits, real_blocks, initial, local)
+
+
+def find_local_layout(structure: ModelStructure, local_dim: str | bool | None
+                      ) -> LocalLayout | None:
+    """The plate rule: bits are local to dim D when every Bernoulli latent and at least one
+    observed variable have D as their first named dim (``dims=("obs", ...)``).
+
+    Then each row's bits are scored against that row's log-density terms only. Per-predictor
+    latents, or Bernoulli latents without such a dim, stay global. Naming ``local_dim`` makes
+    the rule strict: a latent or shape that does not fit raises ``ValueError``.
+    """
+    if local_dim is False or not structure.bits:
+        return None
+    model = structure.model
+    dims = coords_and_dims_for_inferencedata(model)[1]
+    first_dim = {name: (dims.get(name) or [None])[0] for name in model.named_vars}
+    observed_dims = {first_dim[rv.name] for rv in model.observed_RVs} - {None}
+    bit_dims = {first_dim[block.rv_name] for block in structure.bits}
+    if local_dim is None:
+        if len(bit_dims) != 1 or not bit_dims <= observed_dims:
+            return None
+        (local_dim,) = bit_dims
+    else:
+        _check_named_local_dim(structure, local_dim, first_dim, observed_dims)
+
+    rows = len(model.coords[local_dim]) if local_dim in model.coords else None
+    for block in structure.bits:
+        if not block.shape or block.shape[0] != rows:
+            raise ValueError(
+                f"Bernoulli latent {block.rv_name!r} has shape {block.shape}, but its first dim "
+                f"{local_dim!r} has length {rows}: a local latent needs one row per observation"
+            )
+    free_and_observed = list(model.free_RVs) + list(model.observed_RVs)
+    # PyMC already checks that a variable's dims match its shape, so dims decide the rows.
+    local_terms = [position for position, rv in enumerate(free_and_observed)
+                   if first_dim.get(rv.name) == local_dim]
+    # Row r's bits: row r of every local block, concatenated.
+    row_index = np.concatenate(
+        [np.arange(b.start, b.stop).reshape(rows, -1) for b in structure.bits], axis=1
+    )
+    return LocalLayout(local_dim, row_index, tuple(local_terms))
+
+
+def _check_named_local_dim(structure, local_dim, first_dim, observed_dims) -> None:
+    if local_dim not in structure.model.coords:
+        raise ValueError(
+            f"local_dim={local_dim!r} is not a dim of the model; its dims are "
+            f"{sorted(structure.model.coords)}"
+        )
+    if local_dim not in observed_dims:
+        raise ValueError(
+            f"local_dim={local_dim!r}: no observed variable has it as its first dim, so there "
+            "are no per-row log-density terms to score each row's bits against"
+        )
+    for block in structure.bits:
+        if first_dim[block.rv_name] != local_dim:
+            raise ValueError(
+                f"local_dim={local_dim!r}: Bernoulli latent {block.rv_name!r} has dims "
+                f"{first_dim[block.rv_name]!r} first; every Bernoulli latent must have "
+                f"{local_dim!r} as its first dim to be treated locally (or pass local_dim=None)"
+            )
 
 
 def _layout(entries) -> tuple[Block, ...]:

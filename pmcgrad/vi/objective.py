@@ -60,32 +60,46 @@ def build_elbo(
         elbo = log_joint.reshape((samples, starts)).mean(0) + family.entropy(None)
         return ElboGraph(elbo, -elbo.sum())
 
-    def f(bits):  # [N, M, K] -> [N, M]
+    local = structure.local
+    exact = estimator.family == "exact"
+
+    def f(bits):  # global: [N, M, K] -> [N, M];  local: [N, M, R, K_row] -> [N, M, R]
         n_eval = bits.shape[0]
+        flat = bits if local is None else local.to_flat(bits)  # [N, M, K]
         if eps is None:
-            return structure.log_density(bits.reshape((-1, n_bits)), None).reshape((n_eval, starts))
-        if estimator.family == "exact":
-            # Every enumerated configuration is averaged over all S Gaussian draws.
-            bits, eps_n = bits[:, None], eps[None]  # [N, 1, M, K], [1, S, M, D]
-            lead = (n_eval, samples, starts)
+            lead, theta = (n_eval, starts), None
         else:
-            # Evaluation e * S + s is paired with Gaussian draw s: the members of an
-            # antithetic pair share their Gaussian noise (common random numbers).
-            eps_n = pt.tile(eps, (n_eval // samples, 1, 1))  # [N, M, D]
-            lead = (n_eval, starts)
-        theta = pt.broadcast_to(family.draw(eps_n, bits), (*lead, n_reals))
-        bits_b = pt.broadcast_to(bits, (*lead, n_bits))
-        log_p = structure.log_density(bits_b.reshape((-1, n_bits)),
-                                      theta.reshape((-1, n_reals))).reshape(lead)
-        if family.conditional:
-            log_p = log_p + family.entropy(bits)  # -log q(theta | z) up to its noise term
-        return log_p.mean(1) if estimator.family == "exact" else log_p
+            if exact:
+                # Every enumerated configuration is averaged over all S Gaussian draws.
+                flat, eps_n = flat[:, None], eps[None]  # [N, 1, M, K], [1, S, M, D]
+                lead = (n_eval, samples, starts)
+            else:
+                # Evaluation e * S + s is paired with Gaussian draw s: the members of an
+                # antithetic pair share their Gaussian noise (common random numbers).
+                eps_n = pt.tile(eps, (n_eval // samples, 1, 1))  # [N, M, D]
+                lead = (n_eval, starts)
+            theta = pt.broadcast_to(family.draw(eps_n, flat), (*lead, n_reals))
+            theta = theta.reshape((-1, n_reals))
+        flat_b = pt.broadcast_to(flat, (*lead, n_bits)).reshape((-1, n_bits))
+        entropy = family.entropy(flat) if family is not None and family.conditional else 0.0
+        if local is None:
+            log_p = structure.log_density(flat_b, theta).reshape(lead) + entropy
+        else:
+            log_p = structure.log_density_rows(flat_b, theta).reshape((*lead, local.rows))
+            log_p = log_p + pt.as_tensor_variable(entropy)[..., None] / local.rows
+        return log_p.mean(1) if exact and eps is not None else log_p
 
     # A static shape lets `exact` enumerate and lets f's output shape be checked at build.
     logits = pt.specify_shape(logits, (starts, n_bits))
+    # Local latents: one batch row per observation, so each row's bits are scored against
+    # that row's f only (the batched expectation API).
+    estimate_logits = logits if local is None else logits[:, local.row_index]  # [M, (R,) K]
     expected_log_joint = expectation(
-        f, logits, estimator, samples=samples, rng=bits_rng, noise=noise, exact_limit=exact_limit
-    )  # [M]
+        f, estimate_logits, estimator, samples=samples, rng=bits_rng, noise=noise,
+        exact_limit=exact_limit,
+    )  # [M] or [M, R]
+    if local is not None:
+        expected_log_joint = expected_log_joint.sum(-1)
     elbo = expected_log_joint + bernoulli_entropy(logits).sum(-1)
     if family is not None and not family.conditional:
         elbo = elbo + family.entropy(None)

@@ -107,6 +107,11 @@ class FitResult:
         """Running (exponentially weighted) variance of each logit's gradient estimate."""
         return self._by_variable(self.runner.gradient_variance[self.best_start])
 
+    def logit_gradient_samples(self, draws: int = 1000) -> np.ndarray:
+        """Fresh estimates of the ELBO gradient for the flat logits at the current parameters,
+        ``(draws, M, K)``: their spread is the estimator's variance in this model."""
+        return self.runner.logit_gradient_samples(draws)
+
     def refine(self, n: int, *, progressbar: bool = True, callbacks=None) -> FitResult:
         """Run ``n`` more steps from where the fit stopped; returns ``self``."""
         self.runner.run(self, n, progressbar=progressbar, callbacks=callbacks)
