@@ -374,5 +374,12 @@ def _summary_tables(trees: dict, names: Sequence[str]) -> str:
         "<h3><code>az.summary</code> of each DataTree</h3>"
         '<p class="note">r_hat needs several chains, so it is empty (—) for the one-chain '
         "variational draws.</p>"
-        + html_table(table, table_id="summary-table")
+        + _fold(html_table(table, table_id="summary-table"), len(table))
     )
+
+
+def _fold(table: str, rows: int, limit: int = 30) -> str:
+    """Long tables start folded (a click on the summary opens them)."""
+    if rows <= limit:
+        return table
+    return f"<details><summary>Show all {rows} rows</summary>{table}</details>"
