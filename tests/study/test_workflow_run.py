@@ -1,0 +1,234 @@
+"""The tiny config end to end: tables, reruns, an interrupted run, and a cluster executor.
+
+One module-scoped run of ``config/tiny.yaml`` (target ``study``: everything but the report)
+serves every test; the tests that delete outputs restore them byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+
+import pmcgrad
+from pmcgrad.study import columns
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+TINY = REPO / "config" / "tiny.yaml"
+
+# The 2-minute target holds on an idle 2-core machine; the bound leaves room for a shared one.
+TINY_BUDGET_SECONDS = 240
+
+TABLES = {
+    "gradient.csv": columns.GRADIENT_COLUMNS,
+    "chain.csv": columns.CHAIN_COLUMNS,
+    "optimisation.csv": columns.OPTIMISATION_COLUMNS,
+    "model.csv": columns.MODEL_COLUMNS,
+    "model_traces.csv": columns.MODEL_TRACE_COLUMNS,
+    "runtimes.csv": columns.RUNTIME_COLUMNS,
+}
+# Columns that may hold NaN, and when (every other cell must be a value).
+MAY_BE_NAN = {
+    ("gradient.csv", "max_bias_z"): lambda rows: rows["variance"] < 1e-12,  # se ~ rounding
+    ("chain.csv", "closed_form"): lambda rows: rows["k"] > 1,
+    ("model.csv", "elbo"): lambda rows: rows["family"] == "",  # mcmc and the exact posterior
+}
+
+
+def snakemake_command(*args: str) -> list[str]:
+    # Targets must come before --configfile, which takes every following word as a file.
+    return [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), *args, "--configfile", str(TINY)]
+
+
+def snakemake(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    run = subprocess.run(snakemake_command(*args), cwd=cwd, capture_output=True, text=True,
+                         timeout=timeout, check=False)
+    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
+    return run
+
+
+def job_counts(output: str) -> dict[str, int]:
+    """The "Job stats" table of a run or dry run: ``{rule: count}``."""
+    counts, in_table = {}, False
+    for line in output.splitlines():
+        if line.startswith("Job stats:"):
+            in_table, counts = True, {}
+        elif in_table and (row := re.match(r"^(\w+)\s+(\d+)$", line.strip())):
+            if row.group(1) != "total":
+                counts[row.group(1)] = int(row.group(2))
+            else:
+                in_table = False
+    return counts
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> Path:
+    """A working directory where the tiny config has run to completion."""
+    workdir = tmp_path_factory.mktemp("tiny")
+    start = time.perf_counter()
+    snakemake("study", "--cores", "2", cwd=workdir)
+    seconds = time.perf_counter() - start
+    print(f"tiny config end to end: {seconds:.0f} s")
+    assert seconds < TINY_BUDGET_SECONDS
+    return workdir
+
+
+def read(workdir: Path, name: str) -> pd.DataFrame:
+    return pd.read_csv(workdir / "results" / name, keep_default_na=False, na_values=["NaN"])
+
+
+@pytest.mark.parametrize("name", list(TABLES))
+def test_tables_follow_the_column_contract(tiny, name):
+    """Each table has exactly its contract's columns, rows, and NaN only where allowed."""
+    table = read(tiny, name)
+    assert list(table.columns) == TABLES[name]
+    assert len(table) > 0
+    for column in table.columns:
+        missing = table[column].isna()
+        if (name, column) in MAY_BE_NAN:
+            missing &= ~MAY_BE_NAN[(name, column)](table)
+        assert not missing.any(), f"{name}: NaN in {column}:\n{table[missing]}"
+
+
+def test_gradient_table(tiny):
+    """Every estimator appears; every row flagged unbiased shows its bias within error."""
+    table = read(tiny, "gradient.csv")
+    assert set(table["estimator"]) == set(pmcgrad.estimator_names())
+    unbiased = table[table["unbiased"]]
+    assert unbiased["bias_within_error"].all(), unbiased[~unbiased["bias_within_error"]]
+    naive = table[(table["estimator"] == "uniform_naive") & table["problem"].str.startswith("toy")]
+    assert not naive["bias_within_error"].any()
+    boundary = table[table["estimator"] == "uniform_boundary"]
+    assert (boundary["evaluations_per_draw"] == boundary["k"] + 1).all()
+    np.testing.assert_allclose(table["variance_x_evaluations"],
+                               table["variance"] * table["evaluations_per_draw"])
+
+
+def test_chain_table(tiny):
+    """Equal evaluations everywhere; at k = 1 the variances match the closed forms."""
+    table = read(tiny, "chain.csv")
+    assert (table["evaluations"] == 2).all()
+    k1 = table[table["k"] == 1]
+    error = (k1["variance"] - k1["closed_form"]).abs()
+    assert (error <= 4 * k1["variance_se"] + 1e-12).all(), k1
+
+
+def test_model_outputs(tiny):
+    """model.csv has exact, fitted and MCMC rows, and every netcdf it names opens."""
+    table = read(tiny, "model.csv")
+    assert {"mcmc"} | {"exact"} <= set(table["method"])
+    assert {"meanfield", "fullrank", ""} == set(table["family"])
+    exact = table[(table["method"] == "exact") & (table["family"] == "")]
+    assert (exact["abs_error"] == 0).all()
+    assert ((table["inclusion"] >= 0) & (table["inclusion"] <= 1)).all()
+    for path in table.loc[table["netcdf"] != "", "netcdf"].unique():
+        tree = xr.open_datatree(tiny / path, engine="h5netcdf")
+        assert "z" in tree["posterior"].data_vars
+    traces = read(tiny, "model_traces.csv")
+    assert (traces.groupby(["estimator", "family"])["seconds"].apply(
+        lambda s: s.is_monotonic_increasing)).all()
+
+
+def test_second_run_does_nothing(tiny):
+    """With nothing changed, Snakemake has nothing to do."""
+    run = snakemake("study", "--cores", "2", "-n", cwd=tiny)
+    assert "Nothing to be done" in run.stdout + run.stderr
+
+
+def test_deleting_an_output_reruns_only_its_dependents(tiny):
+    """Deleting one fit's netcdf reruns that fit and the tables on it, with the same numbers.
+
+    (A deleted per-job CSV whose aggregate is still up to date is not rebuilt: Snakemake
+    treats it like a temporary file. The saved fits are targets, so they are.)
+    """
+    netcdf = tiny / "results" / "models" / "k4_d1" / "meanfield" / "disarm.nc"
+    table = tiny / "results" / "model" / "k4_d1" / "meanfield" / "disarm.csv"
+    before = pd.read_csv(table)
+    netcdf.unlink()
+    planned = snakemake("study", "--cores", "2", "-n", cwd=tiny)
+    assert job_counts(planned.stdout + planned.stderr) == {
+        "model_fit": 1, "model_table": 1, "model_traces_table": 1, "runtimes": 1, "study": 1}
+    snakemake("study", "--cores", "2", cwd=tiny)
+    after = pd.read_csv(table)
+    # The same seeds give the same fit; only the timing differs.
+    pd.testing.assert_frame_equal(after.drop(columns="seconds"), before.drop(columns="seconds"))
+    assert netcdf.exists()
+
+
+def test_interrupted_run_finishes_the_rest(tiny):
+    """Ctrl-C mid-run, then rerun: only the unfinished jobs run; results equal the first run's."""
+    folder = tiny / "results" / "gradient"
+    originals = {path: path.read_bytes() for path in sorted(folder.rglob("*.csv"))}
+    table = tiny / "results" / "gradient.csv"
+    combined = table.read_bytes()
+    for path in [*originals, table]:
+        path.unlink()
+
+    process = subprocess.Popen(
+        snakemake_command("results/gradient.csv", "--cores", "1"), cwd=tiny,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        # With one core the jobs run one after another: once a second output appears, the
+        # job that wrote the first has finished (the newest may still be running).
+        deadline = time.monotonic() + 300
+        while (len(present := [p for p in originals if p.exists()]) < 2
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+        # Interrupt the whole run, as Ctrl-C in a terminal would (its own process group).
+        os.killpg(process.pid, signal.SIGINT)
+        process.wait(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    newest = max(present, key=lambda path: path.stat().st_mtime_ns)
+    finished = {path: path.stat().st_mtime_ns for path in present if path != newest}
+    assert finished and len(present) < len(originals), "interrupt came too early or too late"
+
+    rerun = snakemake("results/gradient.csv", "--cores", "2", cwd=tiny)
+    redone = job_counts(rerun.stdout + rerun.stderr)["gradient"]
+    assert len(originals) - len(present) <= redone <= len(originals) - len(finished)
+    for path, mtime in finished.items():
+        assert path.stat().st_mtime_ns == mtime  # finished jobs were not redone
+    for path, content in originals.items():
+        assert path.read_bytes() == content
+    assert table.read_bytes() == combined
+
+
+def test_cluster_generic_executor(tiny, tmp_path):
+    """Each job as its own detached process (cluster-generic): the same bytes as a local run."""
+    submit = tmp_path / "submit.sh"
+    submitted = tmp_path / "submitted.txt"
+    submit.write_text(
+        "#!/usr/bin/env bash\n"
+        "# A stand-in for sbatch/qsub: start the job script as its own detached session and\n"
+        "# print a job id. No shared memory with the submitting Snakemake is possible.\n"
+        f'setsid nohup bash "$1" > "$1.out" 2>&1 < /dev/null &\n'
+        f'echo "$!" >> {submitted}\n'
+        'echo "local-$!"\n'
+    )
+    submit.chmod(0o755)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    snakemake("results/chain.csv", "--executor", "cluster-generic",
+              "--cluster-generic-submit-cmd", str(submit), "--jobs", "2", "--latency-wait", "10",
+              cwd=workdir)
+    pids = submitted.read_text().split()
+    assert len(pids) == len(set(pids)) == 2  # chain k1, k4; the aggregation is a localrule
+    for name in ["chain/k1.csv", "chain/k4.csv", "chain.csv"]:
+        assert (workdir / "results" / name).read_bytes() == (tiny / "results" / name).read_bytes()
+    assert not math.isnan(read(workdir, "chain.csv")["variance"].sum())
