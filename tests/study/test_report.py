@@ -255,9 +255,20 @@ def results_dir(tmp_path_factory) -> Path:
 def built(results_dir, tmp_path_factory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("report")
     benchmarks = _write_benchmarks(out / "benchmarks")
+    bench = out / "bench" / "fit_step.csv"
+    bench.parent.mkdir()
+    pd.DataFrame(
+        [{"name": "fit_step_ms[disarm]", "value": 0.11, "unit": "ms", "note": "8 evaluations"},
+         {"name": "fit_step_ratio[disarm]", "value": 1.4, "unit": "ratio",
+          "note": "target <= 2: PASS"},
+         {"name": "fit_step_ratio[arm]", "value": 2.6, "unit": "ratio",
+          "note": "target <= 2: FAIL"}],
+        columns=RUNTIME_COLUMNS,
+    ).to_csv(bench, index=False)
     html = build_report_from_results(
         results_dir, out / "index.html", config=FIXTURE_CONFIG, benchmarks=benchmarks,
-        figures_dir=out / "figures", command="pytest tests/study/test_report.py",
+        bench_tables=[bench], figures_dir=out / "figures",
+        command="pytest tests/study/test_report.py",
     )
     return {"html": html, "figures": out / "figures"}
 
@@ -362,6 +373,16 @@ def test_bias_section_shows_uniform_naive_off(built):
     match = re.search(r"<code>uniform_naive</code> \(biased by construction\) is outside in "
                       r"(\d+) of (\d+)", section)
     assert match and int(match.group(1)) > 0
+
+
+def test_benchmark_suite_tables_are_shown_with_their_targets(built):
+    """The suite's ratios get a figure whose caption counts the targets met."""
+    html = built["html"].read_text(encoding="utf-8")
+    section = html.split('<section id="performance">', 1)[1].split("</section>", 1)[0]
+    assert "<h3>fit_step</h3>" in section and 'id="fig-bench_fit_step"' in section
+    assert "1 of 2 stated targets met" in section
+    assert 'id="no-benchmarks"' not in section
+    assert 'id="rules-table"' in html
 
 
 def test_report_figures_are_written_for_snakemake(built):

@@ -84,6 +84,9 @@ rule report:
     params:
         # Searched for Snakemake benchmark files when no benchmark list is an input.
         benchmark_dir=config.get("benchmark_dir", "results/benchmarks"),
+        # The benchmark suite's tables (`make bench`), shown when present; not an input, since
+        # the suite runs outside the workflow.
+        bench_dir=config.get("bench_dir", "benchmarks/out"),
     log:
         "logs/report.log",
     threads: 1

@@ -21,10 +21,13 @@ def main(smk) -> None:
         else:
             folder = Path(smk.params.benchmark_dir)
             benchmarks = sorted(folder.rglob("*.tsv")) if folder.is_dir() else []
+        bench_dir = Path(smk.params.bench_dir)
+        bench_tables = sorted(bench_dir.glob("*.csv")) if bench_dir.is_dir() else []
         build_report(
             smk.output.html,
             **tables,
             benchmarks=benchmarks,
+            bench_tables=bench_tables,
             config=smk.config,
             figures_dir=Path(smk.output.bias).parent,
             figure_keys=REPORT_FIGURES,

@@ -59,6 +59,7 @@ def build_report(
     model_traces: str | Path | None = None,
     runtimes: str | Path | None = None,
     benchmarks: Iterable[str | Path] = (),
+    bench_tables: Iterable[str | Path] = (),
     config: Mapping | None = None,
     figures_dir: str | Path | None = None,
     figure_keys: Iterable[str] | None = None,
@@ -73,7 +74,10 @@ def build_report(
         the section with a sentence saying so. The DataTrees are found through model.csv's
         ``netcdf`` column (relative to the working directory or to model.csv).
     benchmarks
-        Snakemake ``benchmark:`` TSV files; their rules' runtimes go into section 9.
+        Snakemake ``benchmark:`` TSV files; their rules' runtimes go into sections 8 and 9.
+    bench_tables
+        The benchmark suite's tables (``benchmarks/out/*.csv``: name, value, unit, note),
+        shown in section 8 with the ratios of runtimes.csv.
     config
         The study's config (Snakemake's ``config``), printed in section 9.
     figures_dir
@@ -86,7 +90,8 @@ def build_report(
     """
     tables = {"gradient": gradient, "chain": chain, "optimisation": optimisation,
               "model": model, "model_traces": model_traces, "runtimes": runtimes}
-    inputs = load_inputs(tables, benchmarks=benchmarks, config=config)
+    inputs = load_inputs(tables, benchmarks=benchmarks, bench_tables=bench_tables,
+                         config=config)
     log.info("report inputs: %s", {k: str(v) for k, v in inputs.files.items()})
     builders = [section_question, section_estimators, section_bias, section_variance,
                 section_chain, section_optimisation, section_model, section_performance]

@@ -1,4 +1,4 @@
-"""``python -m pmcgrad.study.report RESULTS_DIR OUTPUT [--config FILE] [--benchmarks DIR]``."""
+"""``python -m pmcgrad.study.report RESULTS [OUTPUT] [--config F] [--benchmarks D] [--bench D]``."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", type=Path, help="the study's YAML config, to record")
     parser.add_argument("--benchmarks", type=Path,
                         help="directory of Snakemake benchmark TSV files (searched recursively)")
+    parser.add_argument("--bench", type=Path,
+                        help="the benchmark suite's output folder (benchmarks/out)")
     parser.add_argument("--figures", type=Path, help="also write each figure here as PNG")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
@@ -30,9 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     benchmarks = sorted(args.benchmarks.rglob("*.tsv")) if args.benchmarks else []
     command = " ".join(shlex.quote(a) for a in ["python", "-m", "pmcgrad.study.report",
                                                 *(argv if argv is not None else sys.argv[1:])])
+    bench_tables = sorted(args.bench.glob("*.csv")) if args.bench else []
     path = build_report_from_results(args.results, args.output, config=config,
-                                     benchmarks=benchmarks, figures_dir=args.figures,
-                                     command=command)
+                                     benchmarks=benchmarks, bench_tables=bench_tables,
+                                     figures_dir=args.figures, command=command)
     print(path)
     return 0
 

@@ -471,20 +471,34 @@ def accuracy_time_figure(fits: pd.DataFrame) -> bytes:
 
 
 def runtimes_figure(runtimes: pd.DataFrame, max_bars: int = 25) -> bytes:
-    """Horizontal bars of the benchmark values, one panel per unit (its largest ``max_bars``)."""
-    runtimes = runtimes.assign(unit=runtimes["unit"].fillna("").astype(str))
+    """Horizontal bars of benchmark values, one panel per unit (its largest ``max_bars``),
+    each bar labelled with its value; a log axis when the values span more than 20x."""
+    runtimes = runtimes.assign(unit=runtimes["unit"].fillna("").astype(str),
+                               value=pd.to_numeric(runtimes["value"], errors="coerce"))
+    runtimes = runtimes[np.isfinite(runtimes["value"]) & (runtimes["value"] > 0)]
     runtimes = (runtimes.sort_values("value", ascending=False).groupby("unit", sort=False)
                 .head(max_bars))
+    if runtimes.empty:
+        return placeholder_png("No positive, finite value to draw.")
     units = list(dict.fromkeys(runtimes["unit"]))
-    heights = [max(1.4, 0.32 * (runtimes["unit"].fillna("") == u).sum() + 0.8) for u in units]
-    fig, axes = plt.subplots(len(units), 1, figsize=(WIDTH, sum(heights) + 0.4),
+    heights = [max(1.2, 0.26 * (runtimes["unit"] == u).sum() + 0.7) for u in units]
+    fig, axes = plt.subplots(len(units), 1, figsize=(WIDTH, sum(heights) + 0.3),
                              layout="constrained", squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     for ax, unit in zip(axes[:, 0], units, strict=True):
-        sub = runtimes[runtimes["unit"].fillna("").astype(str) == unit]
-        ax.barh(sub["name"].astype(str), sub["value"].astype(float), color="#4c78a8")
-        ax.invert_yaxis()
-        if unit == "ratio" or "ratio" in unit:
+        sub = runtimes[runtimes["unit"] == unit]
+        values = sub["value"].to_numpy(dtype=float)
+        positions = np.arange(len(sub))
+        ax.barh(positions, values, color="#4c78a8", height=0.7)
+        ax.set_yticks(positions, sub["name"].astype(str), fontsize=8)
+        ax.set_ylim(len(sub) - 0.5, -0.5)
+        if values.max() / values.min() > 20:
+            ax.set_xscale("log")
+            _plain_log_ticks(ax, "x")
+        for y, value in zip(positions, values, strict=True):
+            ax.annotate(f"{value:.3g}", (value, y), xytext=(3, 0), textcoords="offset points",
+                        va="center", fontsize=7)
+        if "ratio" in unit:
             ax.axvline(1.0, color="black", linewidth=0.8)
         ax.set_xlabel(f"value ({unit})" if unit else "value")
         ax.grid(axis="x", alpha=0.3)

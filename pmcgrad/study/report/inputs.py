@@ -47,7 +47,8 @@ class StudyInputs:
     model: pd.DataFrame | None = None
     model_traces: pd.DataFrame | None = None
     runtimes: pd.DataFrame | None = None
-    benchmarks: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None  # Snakemake benchmark files, one row per job
+    bench: pd.DataFrame | None = None  # the benchmark suite's tables, with a source column
     config: Mapping | None = None
     files: dict[str, Path] = field(default_factory=dict)  # label -> path, for provenance
     notes: list[str] = field(default_factory=list)  # problems met while loading
@@ -136,10 +137,22 @@ def benchmark_job(path: Path) -> str:
     return Path(path).stem
 
 
+def read_bench_tables(paths: Iterable[Path]) -> pd.DataFrame | None:
+    """The benchmark suite's CSVs (``benchmarks/out/<module>.csv``, the runtimes.csv columns)
+    in one frame with a ``source`` column (the module); ``None`` when there are none."""
+    frames = []
+    for path in sorted(Path(p) for p in paths):
+        frame = read_table(path, RUNTIME_COLUMNS, f"benchmark table {path.name}")
+        if frame is not None:
+            frames.append(frame.assign(source=path.stem))
+    return pd.concat(frames, ignore_index=True) if frames else None
+
+
 def load_inputs(
     tables: Mapping[str, str | Path | None],
     *,
     benchmarks: Iterable[str | Path] = (),
+    bench_tables: Iterable[str | Path] = (),
     config: Mapping | None = None,
 ) -> StudyInputs:
     """Load the named tables (keys of :data:`TABLES`; missing keys count as absent).
@@ -175,8 +188,11 @@ def load_inputs(
         for rel, path in resolved.items():
             if path is not None:
                 inputs.files[f"DataTree {rel}"] = path
-    bench_paths = [Path(p) for p in benchmarks]
-    inputs.benchmarks = read_benchmarks(bench_paths)
+    inputs.benchmarks = read_benchmarks([Path(p) for p in benchmarks])
+    bench_paths = [Path(p) for p in bench_tables]
+    inputs.bench = read_bench_tables(bench_paths)
+    for path in bench_paths:
+        inputs.files[f"benchmark suite {path.stem}"] = path
     return inputs
 
 

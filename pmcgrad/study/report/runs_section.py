@@ -12,7 +12,9 @@ from pmcgrad.study.report.inputs import StudyInputs
 from pmcgrad.study.report.page import Figure, Section, escape, fmt, html_table
 from pmcgrad.study.report.sections import caption, new_section
 
-__all__ = ["job_times", "section_performance", "section_reproducibility"]
+__all__ = ["benchmark_rows", "job_times", "section_performance", "section_reproducibility"]
+
+MAX_BARS = 40  # per benchmark module
 
 
 def _is_ratio(unit: str) -> bool:
@@ -44,36 +46,78 @@ def job_times(inputs: StudyInputs) -> tuple[pd.DataFrame | None, str]:
     return frame, "results/runtimes.csv"
 
 
+def benchmark_rows(inputs: StudyInputs) -> pd.DataFrame:
+    """Every benchmark measurement with its ``source``: the suite's ``benchmarks/out/*.csv``
+    (source: the module) and the ratios in results/runtimes.csv. Empty when none."""
+    frames = []
+    if inputs.runtimes is not None:
+        ratios = inputs.runtimes[inputs.runtimes["unit"].fillna("").map(_is_ratio)]
+        frames.append(ratios.assign(source="results/runtimes.csv"))
+    if inputs.bench is not None:
+        frames.append(inputs.bench)
+    if not frames:
+        return pd.DataFrame(columns=["name", "value", "unit", "note", "source"])
+    rows = pd.concat(frames, ignore_index=True)
+    rows["value"] = pd.to_numeric(rows["value"], errors="coerce")
+    rows["unit"] = rows["unit"].fillna("").astype(str)
+    rows["note"] = rows["note"].fillna("").astype(str)
+    return rows[["source", "name", "value", "unit", "note"]]
+
+
+def _targets(notes: pd.Series) -> str:
+    """'n of m targets met' from notes that say 'target ...: PASS|FAIL'."""
+    passed = int(notes.str.contains(r"target[^;]*:\s*PASS", regex=True).sum())
+    failed = int(notes.str.contains(r"target[^;]*:\s*FAIL", regex=True).sum())
+    if passed + failed == 0:
+        return ""
+    return f"; {passed} of {passed + failed} stated targets met"
+
+
 def section_performance(inputs: StudyInputs) -> Section:
     section = new_section("performance")
-    runtimes = inputs.runtimes
-    ratios = None
-    if runtimes is not None:
-        runtimes = runtimes.copy()
-        runtimes["value"] = pd.to_numeric(runtimes["value"], errors="coerce")
-        runtimes["unit"] = runtimes["unit"].fillna("").astype(str)
-        ratios = runtimes[runtimes["unit"].map(_is_ratio)]
-    if ratios is None or ratios.empty:
-        where = ("results/runtimes.csv is absent" if runtimes is None
-                 else "results/runtimes.csv holds no ratio")
-        section.add(f'<p id="no-benchmarks">No benchmarks were run for this report ({where}), '
-                    "so there are no benchmark ratios to show.</p>")
+    rows = benchmark_rows(inputs)
+    if rows.empty:
+        section.add('<p id="no-benchmarks">No benchmarks were run for this report (no '
+                    "<code>benchmarks/out/*.csv</code> from <code>python -m benchmarks</code> "
+                    "and no ratio in <code>results/runtimes.csv</code>), so there are no "
+                    "benchmark ratios to show.</p>")
     else:
-        ordered = ratios.sort_values("value")
-        low, top = ordered.iloc[0], ordered.iloc[-1]
-        run = (f"{len(ratios)} ratio(s), from {fmt(low['value'])} "
-               f"(<code>{escape(str(low['name']))}</code>) to {fmt(top['value'])} "
-               f"(<code>{escape(str(top['name']))}</code>).")
-        if len(ratios) > 25:
-            run += " The figure shows the 25 largest; the table lists all."
-        section.add("<p>Benchmark ratios written by the study (results/runtimes.csv): each "
-                    "compares pmcgrad with the reference named in its note.</p>")
-        section.add_figure(Figure(
-            key="runtimes", png=figures.runtimes_figure(ratios), alt="Benchmark ratios",
-            caption=caption("the line at 1 marks parity with the reference; longer bars are "
-                            "slower than it.", run),
-        ))
-        section.add(_maybe_folded(html_table(ratios, table_id="runtimes-table"), len(ratios)))
+        section.add("<p>Measurements of the benchmark suite (<code>make bench</code>, "
+                    "<code>python -m benchmarks</code>), one part per module. A ratio "
+                    "compares pmcgrad with the reference its note names; the notes also "
+                    "state the targets.</p>")
+    for source, group in rows.groupby("source", sort=False):
+        ratios = group[group["unit"].map(_is_ratio) & np.isfinite(group["value"])]
+        drawable = ratios[ratios["value"] > 0]
+        section.add(f"<h3>{escape(str(source))}</h3>")
+        if len(ratios):
+            ordered = ratios.sort_values("value")
+            low, top = ordered.iloc[0], ordered.iloc[-1]
+            if len(ratios) == 1:
+                run = (f"one ratio, <code>{escape(str(top['name']))}</code> = "
+                       f"{fmt(top['value'])}{_targets(group['note'])}.")
+            else:
+                run = (f"{len(ratios)} ratios, from {fmt(low['value'])} "
+                       f"(<code>{escape(str(low['name']))}</code>) to {fmt(top['value'])} "
+                       f"(<code>{escape(str(top['name']))}</code>); "
+                       f"{int((ratios['value'] <= 1).sum())} at or below 1"
+                       f"{_targets(group['note'])}.")
+            if len(ratios) > MAX_BARS:
+                run += f" The figure shows the {MAX_BARS} largest; the table lists all."
+            slug = "".join(c if c.isalnum() else "_" for c in str(source))
+        if len(drawable):
+            section.add_figure(Figure(
+                key=f"bench_{slug}", png=figures.runtimes_figure(drawable, max_bars=MAX_BARS),
+                alt=f"Benchmark ratios of {source}",
+                caption=caption("the line at 1 marks parity with the reference; a longer bar "
+                                "is a larger ratio (for time ratios, slower than the "
+                                "reference).", run),
+            ))
+        elif len(ratios):
+            section.add(f"<p><b>In this run:</b> {run}</p>")
+        table = group.drop(columns="source")
+        section.add(_maybe_folded(html_table(table, table_id=f"bench-{escape(str(source))}",
+                                             raw=[], numeric=["value"]), len(table)))
     times, source = job_times(inputs)
     if times is not None:
         per_rule = times.groupby("rule")["seconds"].agg(["size", "sum", "max"])
@@ -90,10 +134,11 @@ def section_performance(inputs: StudyInputs) -> Section:
             caption=caption(f"one dot per job, by rule (from {escape(source)}); the per-rule "
                             "totals are in section 9.", run),
         ))
+    runtimes = inputs.runtimes
     others = None
     if runtimes is not None:
-        others = runtimes[~runtimes["unit"].map(_is_ratio)
-                          & (runtimes["unit"].str.strip() != "s")]
+        unit = runtimes["unit"].fillna("").astype(str)
+        others = runtimes[~unit.map(_is_ratio) & (unit.str.strip() != "s")]
     if others is not None and len(others):
         section.add("<h3>Other measurements</h3>",
                     _maybe_folded(html_table(others, table_id="other-runtimes-table"),
