@@ -24,7 +24,7 @@ study: $(STAMP)
 
 lint: $(STAMP)
 	$(VPY) -m ruff check .
-	$(VENV)/bin/snakemake --lint
+	$(VPY) tools/lint-workflow
 
 bench: $(STAMP)
 	$(VPY) -m benchmarks

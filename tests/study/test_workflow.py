@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -46,25 +46,12 @@ def test_configs_are_complete(config):
         assert set(data[section]) == set(fields["properties"]), section
 
 
-def lint_findings(text: str) -> list[tuple[str, str]]:
-    """``(subject, title)`` per lint in ``snakemake --lint`` text output.
-
-    (Snakemake 9.27's command line ignores ``--lint json``, so the text form is parsed.)
-    """
-    findings, subject = [], None
-    for line in text.splitlines():
-        header = re.match(r"Lints for (snakefile .+|rule \S+ \(line \d+, .+\)):$", line)
-        if header:
-            subject = header.group(1)
-        elif subject and (title := re.match(r"    \* (.+?):?$", line)):
-            findings.append((subject, title.group(1)))
-    return findings
-
-
 def test_lint_reports_only_missing_environments(tmp_path):
     """`snakemake --lint` finds nothing but the conda/container lint (we run in .venv)."""
     run = snakemake("--lint", "--configfile", str(REPO / "config" / "tiny.yaml"), cwd=tmp_path)
-    findings = lint_findings(run.stdout + run.stderr)
+    # The parser of tools/lint-workflow, which `make lint` runs.
+    findings = runpy.run_path(str(REPO / "tools" / "lint-workflow"))["findings"](
+        run.stdout + run.stderr)
     assert any(title == CONDA_LINT for _, title in findings), "lint output not understood"
     problems = [
         f"{subject}: {title}" for subject, title in findings
