@@ -2,13 +2,14 @@
 their exact gradients, compiled value-and-gradient calls, and a plain-text table.
 
 Every figure is a ratio against a reference timed side by side in the same process: the two are
-timed in alternating blocks (candidate first in even rounds, reference first in odd ones), and
-the median and interquartile range are taken over the per-round ratios, so a load change on a
-shared machine moves both sides of a ratio together.
+called alternately, call for call, so a load change on a shared machine moves both sides of a
+ratio together; each round's ratio compares the fastest call of each side (the least disturbed
+by other jobs), and the figure is the median over rounds, with the interquartile range as its
+spread (:func:`time_ratio`).
 
-Each module's ``main`` runs with BLAS limited to one thread (:func:`single_threaded_blas`): on
-a small machine shared with other jobs, a threaded OpenBLAS made the same 32 x 256 x 256 product
-vary twentyfold within one run. NumPy's and the Numba backend's BLAS are both limited.
+Each module's ``main`` runs with BLAS limited to one thread (:func:`single_threaded_blas`), for
+NumPy and for the Numba backend alike: both sides of a ratio then do the same single-threaded
+work, and BLAS threads do not compete with other jobs on a small shared machine.
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ class Ratio:
     """Candidate seconds / reference seconds over interleaved rounds.
 
     ``median`` and ``iqr`` are taken over the per-round ratios; ``candidate`` and ``reference``
-    are the median seconds per call of each side.
+    are the medians over rounds of each side's fastest call in a round, in seconds.
     """
 
     median: float
@@ -75,7 +76,7 @@ class Settings:
 def size_settings(quick: bool) -> Settings:
     """Timing effort: tiny for smoke tests, enough rounds for a stable median otherwise."""
     return Settings(warmup=1, repeats=3, block_seconds=0.002) if quick else Settings(
-        warmup=3, repeats=9, block_seconds=0.1
+        warmup=3, repeats=11, block_seconds=0.2
     )
 
 
@@ -84,6 +85,10 @@ def single_threaded_blas(main: Callable) -> Callable:
 
     @functools.wraps(main)
     def wrapped(*args, **kwargs):
+        # threadpoolctl limits only the libraries already loaded; SciPy's OpenBLAS, which the
+        # Numba backend calls, loads with scipy.linalg, otherwise only at the first compiled dot.
+        import scipy.linalg  # noqa: F401
+
         with threadpool_limits(limits=1, user_api="blas"):
             return main(*args, **kwargs)
 
@@ -92,47 +97,46 @@ def single_threaded_blas(main: Callable) -> Callable:
 
 def time_ratio(candidate: Callable[[], object], reference: Callable[[], object],
                settings: Settings) -> Ratio:
-    """Time ``candidate`` against ``reference`` in alternating blocks; see the module docstring.
+    """Time ``candidate`` against ``reference``, call for call; see the module docstring.
 
-    Each side's block holds as many calls as fit in ``settings.block_seconds`` (at least one).
-    A call slower than a second gets one warm-up call and at most 3 rounds.
+    Each round makes ``n`` pairs of calls, alternating which side goes first, with ``n`` chosen
+    so a round lasts about ``settings.block_seconds``. A round's ratio is the ratio of the two
+    sides' fastest calls in it: another job's time slice only ever adds time, so the fastest
+    call of a round is the one least disturbed. The result is the median and interquartile
+    range of the ratios over ``settings.repeats`` rounds. A pair slower than a second gets one
+    warm-up pair and at most 3 rounds of one pair each.
     """
-    first = _block(candidate, 1) + _block(reference, 1)  # the first warm-up: compiles, caches
-    slow = first > 1.0
+    pair = _seconds(candidate) + _seconds(reference)  # the first warm-up: compiles, caches
+    slow = pair > 1.0
     for _ in range(0 if slow else settings.warmup - 1):
-        candidate()
-        reference()
-    calls_c = _calls_per_block(candidate, settings.block_seconds)
-    calls_r = _calls_per_block(reference, settings.block_seconds)
+        pair = _seconds(candidate) + _seconds(reference)
+    pairs = max(1, min(200, int(settings.block_seconds / max(pair, 1e-7))))
     repeats = min(settings.repeats, 3) if slow else settings.repeats
-    seconds_c, seconds_r = [], []
+    fastest_c, fastest_r = np.empty(repeats), np.empty(repeats)
     for round_ in range(repeats):
-        if round_ % 2 == 0:
-            seconds_c.append(_block(candidate, calls_c))
-            seconds_r.append(_block(reference, calls_r))
-        else:
-            seconds_r.append(_block(reference, calls_r))
-            seconds_c.append(_block(candidate, calls_c))
-    ratios = np.array(seconds_c) / np.array(seconds_r)
+        seconds_c, seconds_r = [], []
+        for call in range(pairs):
+            if (round_ + call) % 2 == 0:
+                seconds_c.append(_seconds(candidate))
+                seconds_r.append(_seconds(reference))
+            else:
+                seconds_r.append(_seconds(reference))
+                seconds_c.append(_seconds(candidate))
+        fastest_c[round_], fastest_r[round_] = min(seconds_c), min(seconds_r)
+    ratios = fastest_c / fastest_r
     return Ratio(
         median=float(np.median(ratios)),
         iqr=float(np.subtract(*np.percentile(ratios, [75, 25]))),
-        candidate=float(np.median(seconds_c)),
-        reference=float(np.median(seconds_r)),
+        candidate=float(np.median(fastest_c)),
+        reference=float(np.median(fastest_r)),
         rounds=repeats,
     )
 
 
-def _calls_per_block(fn: Callable[[], object], block_seconds: float) -> int:
-    seconds = _block(fn, 1)
-    return max(1, int(block_seconds / max(seconds, 1e-7)))
-
-
-def _block(fn: Callable[[], object], calls: int) -> float:
+def _seconds(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
-    for _ in range(calls):
-        fn()
-    return (time.perf_counter() - start) / calls
+    fn()
+    return time.perf_counter() - start
 
 
 # --- the test functions: both have closed-form gradients at any k
@@ -151,7 +155,8 @@ class Toy:
         self.k, self.t = k, t
 
     def pytensor(self, bits):
-        return ((bits - self.t) ** 2).sum(axis=-1)
+        t = pt.constant(self.t, dtype=bits.dtype)  # a float64 t would upcast float32 bits
+        return ((bits - t) ** 2).sum(axis=-1)
 
     def numpy(self, bits: np.ndarray) -> np.ndarray:
         return ((bits - self.t) ** 2).sum(axis=-1)
@@ -242,11 +247,14 @@ def random_bits(n: int, k: int, seed: int = 0, dtype: str = "float64") -> np.nda
 
 
 def max_z(difference: np.ndarray, se: np.ndarray, tolerance: float = 1e-9) -> float:
-    """Largest ``|difference| / se``; where ``se`` is 0 the difference must be within
-    ``tolerance`` (then it counts as 0, else as infinity)."""
+    """Largest ``|difference| / se``; a difference within ``tolerance`` counts as 0.
+
+    A deterministic output (``exact``) has a standard error of 0 up to rounding, so only the
+    tolerance can judge it: a difference above it with ``se == 0`` counts as infinity.
+    """
     difference, se = np.abs(np.asarray(difference)), np.asarray(se)
-    z = np.where(se > 0, difference / np.where(se > 0, se, 1.0), 0.0)
-    z = np.where((se == 0) & (difference > tolerance), np.inf, z)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where(difference <= tolerance, 0.0, difference / se)
     return float(np.max(z))
 
 
