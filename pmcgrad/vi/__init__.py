@@ -43,6 +43,7 @@ def fit(
     exact_limit: int = DEFAULT_EXACT_LIMIT,
     final_samples: int = 2000,
     local_dim: str | bool | None = None,
+    blas_threads: int | None = 1,
 ) -> FitResult:
     """Fit a variational approximation to ``model`` (from the context when omitted).
 
@@ -76,6 +77,9 @@ def fit(
         latent and an observed variable share their first named dim (``dims=("obs", ...)``):
         each row's bits are then scored against that row's log-density terms only. Name the
         dim to require it (mismatches raise ``ValueError``); ``False`` keeps every bit global.
+    blas_threads
+        BLAS threads during the fit. One by default: the matrices of a step are small, and
+        threads cost more than they save; ``None`` leaves the BLAS setting alone.
 
     Returns
     -------
@@ -121,7 +125,7 @@ def fit(
     runner = Runner(
         elbo_graph=elbo_graph, family=gaussian, logits=logits, structure=structure,
         optimizer=optimizer or pm.adam(learning_rate=DEFAULT_LEARNING_RATE),
-        final_samples=final_samples, rngs=rngs, starts=starts,
+        final_samples=final_samples, rngs=rngs, starts=starts, blas_threads=blas_threads,
     )
     result = FitResult(
         structure=structure, estimator=est.name, family=gaussian, logits=logits, runner=runner,

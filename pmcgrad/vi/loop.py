@@ -10,6 +10,7 @@ import pytensor.tensor as pt
 from pymc.progress_bar import CustomProgress, default_progress_theme
 from rich.console import Console
 from rich.progress import Progress, TextColumn
+from threadpoolctl import threadpool_limits
 
 from pmcgrad.ops import compile as compile_with_rng_updates
 from pmcgrad.vi.family import bernoulli_entropy
@@ -27,7 +28,8 @@ class Runner:
     """Holds the compiled step and final-ELBO functions of one fit, and runs steps."""
 
     def __init__(self, *, elbo_graph, family, logits, structure, optimizer, final_samples,
-                 rngs, starts):
+                 rngs, starts, blas_threads=1):
+        self.blas_threads = blas_threads
         params = ([logits] if logits is not None else []) + (
             list(family.params.values()) if family is not None else []
         )
@@ -69,7 +71,7 @@ class Runner:
         total = hist.sum(axis=1)  # what callbacks see: the loss summed over starts
         snapshots = [self._snapshot(), self._snapshot()]
         steps_run = 0
-        with CustomProgress(
+        with self._blas_limit(), CustomProgress(
             *Progress.get_default_columns(), TextColumn("{task.fields[loss]}"),
             console=Console(theme=default_progress_theme), disable=not progressbar,
         ) as progress:
@@ -143,6 +145,11 @@ class Runner:
         return np.asarray(self._draw_reals(per_start(eps), per_start(bits)))[:, start]
 
     # --- helpers
+    def _blas_limit(self):
+        """Each step multiplies small matrices, where BLAS threads cost far more than they
+        save (70x slower per step when the cores are shared); so one thread by default."""
+        return threadpool_limits(limits=self.blas_threads, user_api="blas")
+
     def _track_gradient(self, grad: np.ndarray) -> None:
         self._steps_seen += 1
         self._grad_mean = _VARIANCE_DECAY * self._grad_mean + (1 - _VARIANCE_DECAY) * grad
