@@ -1,0 +1,114 @@
+"""Where VI must win: spike-and-slab with k = 100 predictors, n = 500, 8 true effects.
+
+Reference inclusion probabilities come from one long ``pm.sample`` run, cached under
+``benchmarks/out/``. Then, in this process:
+- pmcgrad.fit (bit-conditioned family, DisARM) runs until its max PIP error against the
+  reference is below 0.05 (checked every 100 steps); its wall time counts compilation.
+- pm.sample runs with a growing number of draws (tuning included) until its max PIP error
+  reaches the same 0.05; each attempt's full wall time counts.
+The ratio pm.sample time / pmcgrad time is the figure; the target is at least 5. Both run
+with one BLAS thread (pmcgrad.fit's default), and pm.sample runs its chains one after another
+on one core, so neither gains from the other's parallelism.
+
+Run: .venv/bin/python -m benchmarks.vi_at_scale
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pymc as pm
+from threadpoolctl import threadpool_limits
+
+import pmcgrad
+from benchmarks.common import OUT, write_rows
+from pmcgrad.models import spike_slab_model
+from pmcgrad.problems import simulate_spike_slab
+
+K, N, N_TRUE, TARGET = 100, 500, 8, 0.05
+REFERENCE_DRAWS, REFERENCE_CHAINS = 10_000, 4
+
+
+def data():
+    return simulate_spike_slab(n=N, k=K, n_true=N_TRUE, seed=0, correlation=0.3)
+
+
+def reference_inclusion(spike_slab) -> np.ndarray:
+    """Long-run MCMC inclusion probabilities, computed once and cached."""
+    cache = OUT / "vi_at_scale_reference.npy"
+    if cache.exists():
+        return np.load(cache)
+    with spike_slab_model(spike_slab):
+        idata = pm.sample(draws=REFERENCE_DRAWS, tune=2000, chains=REFERENCE_CHAINS, cores=2,
+                          random_seed=123, progressbar=False, compute_convergence_checks=False)
+    inclusion = idata.posterior["z"].mean(("chain", "draw")).values
+    OUT.mkdir(exist_ok=True)
+    np.save(cache, inclusion)
+    return inclusion
+
+
+def pmcgrad_time_to_accuracy(spike_slab, reference, max_steps=30_000) -> tuple[float, float]:
+    """Wall seconds (compile included) until max |PIP - reference| < TARGET; and the error."""
+    start = time.perf_counter()
+    reached = {}
+
+    def check(result, hist, step):
+        if step % 100 == 0:
+            error = np.abs(result.inclusion_probabilities_starts[0] - reference).max()
+            if error < TARGET:
+                reached["seconds"] = time.perf_counter() - start
+                reached["error"] = error
+                raise StopIteration(f"max PIP error {error:.3f} at step {step}")
+
+    with spike_slab_model(spike_slab):
+        result = pmcgrad.fit(max_steps, estimator="disarm", family="bit_conditioned",
+                             random_seed=1, progressbar=False, callbacks=[check])
+    if not reached:
+        error = np.abs(result.inclusion_probabilities["z"].values - reference).max()
+        return np.inf, error
+    return reached["seconds"], reached["error"]
+
+
+def mcmc_time_to_accuracy(spike_slab, reference) -> tuple[float, float, int]:
+    """Wall seconds of the first pm.sample run (draws doubling) within TARGET; error; draws."""
+    for draws in [250, 500, 1000, 2000, 4000]:
+        start = time.perf_counter()
+        with spike_slab_model(spike_slab):
+            idata = pm.sample(draws=draws, tune=500, chains=2, cores=1, random_seed=7,
+                              progressbar=False, compute_convergence_checks=False)
+        seconds = time.perf_counter() - start
+        error = np.abs(idata.posterior["z"].mean(("chain", "draw")).values - reference).max()
+        print(f"  pm.sample draws={draws}: {seconds:.1f} s, max PIP error {error:.3f}")
+        if error < TARGET:
+            return seconds, error, draws
+    return np.inf, error, draws
+
+
+def main():
+    with threadpool_limits(limits=1, user_api="blas"):
+        run()
+
+
+def run():
+    spike_slab = data()
+    reference = reference_inclusion(spike_slab)
+    vi_seconds, vi_error = pmcgrad_time_to_accuracy(spike_slab, reference)
+    print(f"pmcgrad.fit: {vi_seconds:.1f} s to max PIP error {vi_error:.3f}")
+    mcmc_seconds, mcmc_error, draws = mcmc_time_to_accuracy(spike_slab, reference)
+    ratio = mcmc_seconds / vi_seconds
+    print(f"pm.sample: {mcmc_seconds:.1f} s ({draws} draws x 2 chains) to {mcmc_error:.3f}")
+    print(f"ratio pm.sample / pmcgrad.fit: {ratio:.1f} (target >= 5)")
+    rows = [
+        {"name": "vi_at_scale_pmcgrad_seconds", "value": vi_seconds, "unit": "s",
+         "note": f"bit_conditioned + disarm to max PIP error {vi_error:.3f}"},
+        {"name": "vi_at_scale_mcmc_seconds", "value": mcmc_seconds, "unit": "s",
+         "note": f"pm.sample {draws} draws x 2 chains to max PIP error {mcmc_error:.3f}"},
+        {"name": "vi_at_scale_speedup", "value": ratio, "unit": "ratio",
+         "note": "pm.sample time / pmcgrad.fit time to the same accuracy; target >= 5"},
+    ]
+    print(f"wrote {write_rows('vi_at_scale', rows)}")
+
+
+if __name__ == "__main__":
+    main()
