@@ -27,7 +27,8 @@ GRADIENT_COLUMNS = [
     "bias",  # mean over coordinates of |mean estimate - exact gradient|
     "bias_se",  # standard error of that mean difference (root mean square over coordinates)
     "max_bias_z",  # max over coordinates of |mean - exact| / se (NaN where se == 0)
-    "bias_within_error",  # bool: every coordinate within 4 se (+ 1e-9 absolute)
+    "bias_within_error",  # bool: every coordinate within z_k se (+ 1e-9 absolute); z_k = 4 at
+    # k = 1, Bonferroni over the k coordinates above (4.9 at k = 64): gradient.bias_threshold
     "variance",  # mean over coordinates of the per-draw variance
     "mse",  # variance + bias^2, mean over coordinates
     "variance_x_evaluations",  # variance * evaluations_per_draw: cost-adjusted efficiency

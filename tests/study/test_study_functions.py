@@ -28,7 +28,12 @@ from pmcgrad.study.config import (
     resolve_estimators,
 )
 from pmcgrad.study.estimates import estimate_function, samples_for_cost
-from pmcgrad.study.gradient import bias_statistics, gradient_rows, logit_setting
+from pmcgrad.study.gradient import (
+    bias_statistics,
+    bias_threshold,
+    gradient_rows,
+    logit_setting,
+)
 from pmcgrad.study.io import job_seed, read_table, runtime_rows, write_table
 from pmcgrad.study.model_study import model_rows, trace_rows
 from pmcgrad.study.objectives import make_objective, spike_slab_integrand
@@ -138,6 +143,13 @@ def test_bias_statistics_columns():
     assert not stats["bias_within_error"]  # coordinate 2: off by 0.5 with se 0
     exact = bias_statistics(np.array([[0.25, 1.0]]), np.array([0.25, 1.0]))
     assert exact["variance"] == 0 and math.isnan(exact["max_bias_z"]) and exact["bias_within_error"]
+
+
+def test_bias_threshold_is_corrected_for_k():
+    """4 se at k = 1; higher with more coordinates, so a row's false-flag rate stays 6.3e-5."""
+    assert bias_threshold(1) == pytest.approx(4.0)
+    assert bias_threshold(64) == pytest.approx(4.894, abs=1e-3)
+    assert bias_threshold(2) < bias_threshold(16) < bias_threshold(64)
 
 
 def test_logit_settings():
