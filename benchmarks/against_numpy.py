@@ -28,6 +28,7 @@ from benchmarks.harness import (
     size_settings,
     time_ratio,
     value_and_gradient_call,
+    verdict,
 )
 
 __all__ = ["NUMPY_ESTIMATORS", "TARGET", "agreement", "main"]
@@ -159,8 +160,7 @@ def main(quick: bool = False, ks: Sequence[int] | None = None,
                     continue
                 ratio = time_ratio(pmcgrad_call, numpy_call, settings)
                 if k >= TARGET_MIN_K:
-                    verdict = "PASS" if ratio.median <= TARGET else "FAIL"
-                    target = f"target <= {TARGET}: {verdict}"
+                    target = f"target <= {TARGET}: {verdict(ratio, TARGET)}"
                 else:
                     target = f"no target below k={TARGET_MIN_K}"
                 rows.append({"name": f"numpy_ratio[{label}]", "value": ratio.median,

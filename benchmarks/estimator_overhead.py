@@ -28,6 +28,7 @@ from benchmarks.harness import (
     size_settings,
     time_ratio,
     value_and_gradient_call,
+    verdict,
 )
 
 __all__ = ["DENSE_TARGET", "main", "samples_for"]
@@ -88,8 +89,7 @@ def main(quick: bool = False, ks: Sequence[int] | None = None,
 def _row(f_name, k, name, samples, vectors, ratio, cap) -> dict:
     est = pmcgrad.get_estimator(name)
     if f_name == "dense" and est.max_k is None:
-        verdict = "PASS" if ratio.median <= DENSE_TARGET else "FAIL"
-        target = f"target <= {DENSE_TARGET}: {verdict}"
+        target = f"target <= {DENSE_TARGET}: {verdict(ratio, DENSE_TARGET)}"
     else:
         target = "no target"
     details = [target, f"IQR {ratio.iqr:.3f} over {ratio.rounds} rounds",

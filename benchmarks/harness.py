@@ -41,6 +41,7 @@ __all__ = [
     "size_settings",
     "time_ratio",
     "value_and_gradient_call",
+    "verdict",
 ]
 
 TOY_TARGET = 0.49  # t in the toy objective E[sum (b - t)^2] (MATH.md)
@@ -131,6 +132,14 @@ def time_ratio(candidate: Callable[[], object], reference: Callable[[], object],
         reference=float(np.median(fastest_r)),
         rounds=repeats,
     )
+
+
+def verdict(ratio: Ratio, target: float) -> str:
+    """``PASS`` when the median ratio is at most ``target``; a miss by less than the ratio's own
+    interquartile range is marked as within the spread."""
+    if ratio.median <= target:
+        return "PASS"
+    return "FAIL (within spread)" if ratio.median - ratio.iqr <= target else "FAIL"
 
 
 def _seconds(fn: Callable[[], object]) -> float:
