@@ -148,6 +148,10 @@ class Runner:
     def _blas_limit(self):
         """Each step multiplies small matrices, where BLAS threads cost far more than they
         save (70x slower per step when the cores are shared); so one thread by default."""
+        # threadpoolctl limits only loaded libraries; the Numba backend's dot calls SciPy's
+        # BLAS, which otherwise loads lazily at the first compiled call.
+        import scipy.linalg  # noqa: F401
+
         return threadpool_limits(limits=self.blas_threads, user_api="blas")
 
     def _track_gradient(self, grad: np.ndarray) -> None:
