@@ -18,7 +18,9 @@ import warnings
 
 from benchmarks.harness import format_table
 
-MODULES = ("estimator_overhead", "against_numpy", "scaling", "backends", "fit_step")
+MODULES = (
+    "estimator_overhead", "against_numpy", "scaling", "backends", "fit_step", "sbn_step",
+)
 SLOW_MODULES = ("vi_at_scale",)
 
 

@@ -113,3 +113,13 @@ def test_closed_form_gradients_match_enumeration(problem):
     np.testing.assert_allclose(problem.mean(logits), weights @ fvals)
     np.testing.assert_allclose(problem.exact_gradient(logits),
                                (weights[:, None] * fvals[:, None] * (bits - p)).sum(0))
+
+
+def test_sbn_step_quick(csv_in_tmp):
+    """The SBN step benchmark runs on 200 images and writes finite ratio rows."""
+    from benchmarks import sbn_step
+
+    rows = sbn_step.main(quick=True)
+    assert {row["name"] for row in rows} == {"sbn_step_ms", "sbn_step_ratio_vs_log_density"}
+    assert all(np.isfinite(row["value"]) and row["value"] > 0 for row in rows)
+    assert (csv_in_tmp / "sbn_step.csv").exists()
