@@ -5,12 +5,11 @@
     snakemake --workflow-profile profiles/slurm --configfile config/full.yaml   # on a cluster
 
 Tables land in results/ (columns: pmcgrad/study/columns.py), fitted DataTrees in
-results/models/, logs in logs/, and the HTML report (when workflow/rules/report.smk is present)
-in reports/index.html. The study's logic lives in pmcgrad.study; the rules only say which job
+results/models/, logs in logs/, and the HTML report in
+reports/index.html. The study's logic lives in pmcgrad.study; the rules only say which job
 needs what.
 """
 
-import os
 
 from snakemake.utils import min_version, validate
 
@@ -32,21 +31,16 @@ include: "workflow/rules/optimisation.smk"
 include: "workflow/rules/model.smk"
 
 
-# The HTML report is its own piece of work; the study runs without it.
-HAS_REPORT = os.path.exists(os.path.join(workflow.basedir, "workflow", "rules", "report.smk"))
-
-if HAS_REPORT:
-
-    include: "workflow/rules/report.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
-    """Every table, every saved fit, and the report when the report rules are present."""
+    """Every table, every saved fit, and the report."""
     default_target: True
     input:
         study_tables(),
         model_netcdfs(),
-        ["reports/index.html"] if HAS_REPORT else [],
+        "reports/index.html",
 
 
 rule study:

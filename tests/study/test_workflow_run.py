@@ -130,7 +130,7 @@ def test_model_outputs(tiny):
     """model.csv has exact, fitted and MCMC rows, and every netcdf it names opens."""
     table = read(tiny, "model.csv")
     assert {"mcmc"} | {"exact"} <= set(table["method"])
-    assert {"meanfield", "fullrank", ""} == set(table["family"])
+    assert {"meanfield", "fullrank", "bit_conditioned", ""} == set(table["family"])
     exact = table[(table["method"] == "exact") & (table["family"] == "")]
     assert (exact["abs_error"] == 0).all()
     assert ((table["inclusion"] >= 0) & (table["inclusion"] <= 1)).all()

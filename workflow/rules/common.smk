@@ -17,6 +17,7 @@ from pmcgrad.study.config import (
     optimisation_jobs,
     resolve_estimators,
 )
+from pmcgrad.vi import FAMILIES
 
 # Estimator and family names against the registry, with the field named in the error.
 check_config(config)
@@ -27,7 +28,7 @@ wildcard_constraints:
     k=r"[0-9]+",
     design_seed=r"[0-9]+",
     estimator=r"[A-Za-z0-9_]+",
-    family=r"meanfield|fullrank",
+    family="|".join(FAMILIES),
 
 
 # Aggregations only concatenate CSVs: run them on the submitting machine, not as cluster jobs.

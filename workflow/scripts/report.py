@@ -16,11 +16,7 @@ def main(smk) -> None:
         logging.captureWarnings(True)
         named = dict(smk.input.items())
         tables = {name: path for name, path in named.items() if name in TABLES}
-        if "benchmarks" in named:
-            benchmarks = list(named["benchmarks"])
-        else:
-            folder = Path(smk.params.benchmark_dir)
-            benchmarks = sorted(folder.rglob("*.tsv")) if folder.is_dir() else []
+        benchmarks = list(named["benchmarks"])
         bench_dir = Path(smk.params.bench_dir)
         bench_tables = sorted(bench_dir.glob("*.csv")) if bench_dir.is_dir() else []
         build_report(
