@@ -1,23 +1,22 @@
 """The study's HTML report: built from fixture results and opened in headless Chromium.
 
-The fixture writes every table of ``pmcgrad.study.columns`` with plausible values and real
-DataTrees (a tiny ``pmcgrad.fit`` and a tiny ``pm.sample`` of a spike-and-slab model). Set
-``PMCGRAD_REPORT_RESULTS=results`` to build from a real study's results instead, and
+The report is built from the tables and DataTrees of a real run of ``config/tiny.yaml``
+(``tiny_run`` in conftest.py). Set ``PMCGRAD_REPORT_RESULTS=results`` to build from another
+run's results instead (the default study's, say), and
 ``PMCGRAD_UPDATE_SCREENSHOT=1`` to refresh ``docs/report-top.png``.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 import pmcgrad
 from pmcgrad.study.columns import (
@@ -42,186 +41,6 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
-FIXTURE_SEEDS = (0, 1, 2)
-FIT_ESTIMATORS = ("disarm", "reinforce_loo")
-
-
-# --- fixture results ----------------------------------------------------------------------
-
-def _closed_forms(t: float) -> dict[str, tuple[float, int]]:
-    """MATH.md's variances of one estimate at k = 1, phi = 0 (value, f-evaluations)."""
-    g2 = ((1 - 2 * t) / 4) ** 2
-    fourth = (1 - t) ** 4 + t**4
-    return {"reinforce": (fourth / 8 - g2, 1), "ar": (fourth / 6 - g2, 1),
-            "noise_score": (fourth / 6 - g2, 1), "reinforce_loo": ((1 - 2 * t) ** 2 / 16, 2),
-            "arm": ((1 - 2 * t) ** 2 / 48, 2), "disarm": (0.0, 2)}
-
-
-# Per-draw variance at k = 1 (toy, t = 0.49) and its growth exponent in k: plausible shapes.
-_VARIANCE_MODEL = {
-    "exact": (0.0, 0.0), "reinforce": (1.5625e-2, 1.0), "reinforce_loo": (1.3e-2, 1.0),
-    "exp_score": (6.2e-2, 1.0), "noise_score": (2.0858e-2, 1.0),
-    "uniform_boundary": (4e-4, 0.3), "uniform_naive": (1.2e-2, 1.0),
-    "antithetic_exp": (3.0e-2, 1.0), "antithetic_noise": (8.333e-6, 1.6), "ar": (2.0858e-2, 1.0),
-    "arm": (8.333e-6, 1.6), "disarm": (0.0, 1.4),
-}
-
-
-def _gradient_table(rng) -> pd.DataFrame:
-    rows = []
-    registry = {row["name"]: row for row in pmcgrad.estimator_table()}
-    for problem, t in (("toy_t0.49", 0.49), ("toy_t0.499", 0.499), ("qubo", None)):
-        for logits in ("zero", "random"):
-            for k in (1, 2, 4, 8, 16):
-                for name, (v1, slope) in _VARIANCE_MODEL.items():
-                    estimator = pmcgrad.get_estimator(name)
-                    for seed in FIXTURE_SEEDS:
-                        scale = 1.0 if t is not None else 40.0
-                        variance = v1 * scale * k**slope
-                        if name == "disarm":
-                            variance = 2e-6 * scale * (k - 1) ** slope
-                        if name == "exact":
-                            variance = 0.0
-                        variance *= float(rng.lognormal(0, 0.05))
-                        draws = 20_000
-                        grad_norm = (abs(1 - 2 * t) / 4 if t is not None else 0.7) * math.sqrt(k)
-                        se = math.sqrt(variance / draws)
-                        if registry[name]["unbiased"]:
-                            z = abs(float(rng.normal(0, 1.2))) if se > 0 else math.nan
-                            bias = (z * se) if se > 0 else 0.0
-                        else:
-                            bias = 0.3 * grad_norm / math.sqrt(k) + 0.01
-                            z = bias / se
-                        evaluations = estimator.evaluations(k)
-                        rows.append({
-                            "problem": problem, "estimator": name, "k": k, "logits": logits,
-                            "seed": seed, "draws": draws, "evaluations_per_draw": evaluations,
-                            "unbiased": registry[name]["unbiased"], "bias": bias,
-                            "bias_se": se, "max_bias_z": z,
-                            "bias_within_error": bool(np.isnan(z) or z <= 4),
-                            "variance": variance, "mse": variance + bias**2,
-                            "variance_x_evaluations": variance * evaluations,
-                            "exact_gradient_norm": grad_norm,
-                        })
-    return pd.DataFrame(rows, columns=GRADIENT_COLUMNS)
-
-
-def _chain_table(rng) -> pd.DataFrame:
-    t, evaluations = 0.49, 2
-    forms = _closed_forms(t)
-    base = {"exp_score": 6.2e-2, "ar": 2.0858e-2, "antithetic_exp": 3.0e-2, "arm": 8.333e-6,
-            "disarm": 0.0, "reinforce": 1.5625e-2, "reinforce_loo": 2.5e-5}
-    cost = {"exp_score": 1, "ar": 1, "antithetic_exp": 2, "arm": 2, "disarm": 2,
-            "reinforce": 1, "reinforce_loo": 2}
-    rows = []
-    for k in (1, 4, 16):
-        for name, v in base.items():
-            for seed in FIXTURE_SEEDS:
-                variance = v * cost[name] / evaluations * k * float(rng.lognormal(0, 0.03))
-                if name == "disarm":
-                    variance = 0.0 if k == 1 else 3e-6 * k ** 1.3
-                closed = math.nan
-                if k == 1 and name in forms:
-                    value, c = forms[name]
-                    closed = value * c / evaluations
-                rows.append({"estimator": name, "k": k, "t": t, "seed": seed,
-                             "evaluations": evaluations, "variance": variance,
-                             "variance_se": variance * 0.01, "closed_form": closed})
-    return pd.DataFrame(rows, columns=CHAIN_COLUMNS)
-
-
-def _optimisation_table(rng) -> pd.DataFrame:
-    rate = {"reinforce": 0.002, "reinforce_loo": 0.01, "ar": 0.003, "arm": 0.012,
-            "disarm": 0.02}
-    cost = {"reinforce": 1.0, "reinforce_loo": 1.9, "ar": 1.0, "arm": 1.9, "disarm": 2.0}
-    rows = []
-    k = 16
-    for t in (0.499, 0.49):
-        optimum = k * t**2
-        for name in rate:
-            for seed in FIXTURE_SEEDS:
-                for step in range(0, 1001, 50):
-                    excess = k * (0.25 - t**2 + 0.001) * math.exp(-rate[name] * step *
-                                                                   float(rng.uniform(0.8, 1.2)))
-                    rows.append({"t": t, "k": k, "estimator": name, "seed": seed, "step": step,
-                                 "seconds": step * 1e-3 * cost[name], "loss": optimum + excess})
-    return pd.DataFrame(rows, columns=OPTIMISATION_COLUMNS)
-
-
-def _model_tables(directory: Path, rng) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Real fits and an MCMC run of a tiny spike-and-slab model, saved as netcdf."""
-    import time
-
-    import pymc as pm
-
-    from pmcgrad.models import spike_slab_model
-    from pmcgrad.problems import exact_posterior_inclusion, simulate_spike_slab
-
-    data = simulate_spike_slab(n=50, k=4, n_true=2, seed=0)
-    model = spike_slab_model(data)
-    exact = np.asarray(exact_posterior_inclusion(data))
-    models_dir = directory / "models"
-    models_dir.mkdir(parents=True, exist_ok=True)
-    rows, traces = [], []
-
-    def add(method, family, inclusion, elbo, seconds, netcdf):
-        for j in range(data.X.shape[1]):
-            rows.append({"k": 4, "design_seed": 0, "method": method, "family": family,
-                         "predictor": j, "inclusion": float(inclusion[j]),
-                         "exact_inclusion": float(exact[j]),
-                         "abs_error": abs(float(inclusion[j]) - float(exact[j])),
-                         "elbo": elbo, "seconds": seconds, "netcdf": netcdf})
-
-    add("exact", "", exact, math.nan, 0.0, "")
-    for name in FIT_ESTIMATORS:
-        start = time.perf_counter()
-        with model:
-            fit = pmcgrad.fit(400, estimator=name, random_seed=0, progressbar=False,
-                              final_samples=200)
-        seconds = time.perf_counter() - start
-        tree = fit.sample(300, random_seed=1)
-        relative = f"models/k4_seed0_{name}_meanfield.nc"
-        tree.to_netcdf(directory / relative)
-        inclusion = tree["posterior"]["z"].mean(("chain", "draw")).values
-        add(name, "meanfield", inclusion, fit.elbo, seconds, f"results/{relative}")
-        for step in range(0, len(fit.hist), 10):
-            traces.append({"k": 4, "design_seed": 0, "estimator": name,
-                           "family": "meanfield", "step": step,
-                           "seconds": seconds * step / len(fit.hist),
-                           "elbo": -float(fit.hist[step])})
-    start = time.perf_counter()
-    with model:
-        mcmc = pm.sample(draws=100, tune=100, chains=2, cores=1, random_seed=0,
-                         progressbar=False, compute_convergence_checks=False)
-    seconds = time.perf_counter() - start
-    mcmc.to_netcdf(directory / "models/k4_seed0_mcmc.nc")
-    add("mcmc", "", mcmc["posterior"]["z"].mean(("chain", "draw")).values, math.nan, seconds,
-        "results/models/k4_seed0_mcmc.nc")
-    return (pd.DataFrame(rows, columns=MODEL_COLUMNS),
-            pd.DataFrame(traces, columns=MODEL_TRACE_COLUMNS))
-
-
-def write_fixture_results(directory: Path, *, runtimes: bool = True) -> Path:
-    """Write every study table (and the model DataTrees) under ``directory``; return it."""
-    rng = np.random.default_rng(20261126)
-    directory.mkdir(parents=True, exist_ok=True)
-    _gradient_table(rng).to_csv(directory / "gradient.csv", index=False)
-    _chain_table(rng).to_csv(directory / "chain.csv", index=False)
-    _optimisation_table(rng).to_csv(directory / "optimisation.csv", index=False)
-    model, traces = _model_tables(directory, rng)
-    model.to_csv(directory / "model.csv", index=False)
-    traces.to_csv(directory / "model_traces.csv", index=False)
-    if runtimes:
-        pd.DataFrame(
-            [{"name": "disarm op vs numpy, k = 64", "value": 1.4, "unit": "ratio",
-              "note": "pmcgrad / reference"},
-             {"name": "fit step, spike-and-slab k = 8", "value": 0.8, "unit": "ratio",
-              "note": "pmcgrad / pm.fit ADVI (continuous only)"}],
-            columns=RUNTIME_COLUMNS,
-        ).to_csv(directory / "runtimes.csv", index=False)
-    return directory
-
-
 def _write_benchmarks(directory: Path) -> list[Path]:
     """Two Snakemake benchmark files in Snakemake's TSV layout."""
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time"
@@ -235,20 +54,19 @@ def _write_benchmarks(directory: Path) -> list[Path]:
     return paths
 
 
-FIXTURE_CONFIG = {"seeds": list(FIXTURE_SEEDS), "gradient": {"k": [1, 2, 4, 8, 16]},
-                  "model": {"design_seeds": [0], "k": [4]}}
+TINY_CONFIG = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
 
 
 # --- fixtures ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def results_dir(tmp_path_factory) -> Path:
-    """The study's results: a real run's when ``PMCGRAD_REPORT_RESULTS`` is set, else a fixture."""
+def results_dir(request) -> Path:
+    """The study's results: the tiny config's run, or ``PMCGRAD_REPORT_RESULTS`` when set."""
     real = os.environ.get("PMCGRAD_REPORT_RESULTS")
     if real:
         path = Path(real)
         return path if path.is_absolute() else REPO / path
-    return write_fixture_results(tmp_path_factory.mktemp("study") / "results")
+    return request.getfixturevalue("tiny_run") / "results"
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +84,7 @@ def built(results_dir, tmp_path_factory) -> dict[str, Path]:
         columns=RUNTIME_COLUMNS,
     ).to_csv(bench, index=False)
     html = build_report_from_results(
-        results_dir, out / "index.html", config=FIXTURE_CONFIG, benchmarks=benchmarks,
+        results_dir, out / "index.html", config=TINY_CONFIG, benchmarks=benchmarks,
         bench_tables=[bench], figures_dir=out / "figures",
         command="pytest tests/study/test_report.py",
     )
@@ -316,7 +134,7 @@ def _parse(path: Path) -> _Page:
 
 # --- tests ---------------------------------------------------------------------------------
 
-def test_fixture_tables_follow_the_column_contract(results_dir):
+def test_study_tables_follow_the_column_contract(results_dir):
     """Every table the report reads has exactly the contract's columns."""
     for name, columns in (("gradient", GRADIENT_COLUMNS), ("chain", CHAIN_COLUMNS),
                           ("optimisation", OPTIMISATION_COLUMNS), ("model", MODEL_COLUMNS),

@@ -1,7 +1,8 @@
 """The tiny config end to end: tables, reruns, an interrupted run, and a cluster executor.
 
-One module-scoped run of ``config/tiny.yaml`` (target ``study``: everything but the report)
-serves every test; the tests that delete outputs restore them byte for byte.
+One session-scoped run of ``config/tiny.yaml`` (``tiny_run`` in conftest.py; target ``study``:
+everything but the report) serves every test; the tests that delete outputs restore them byte
+for byte.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,15 +22,9 @@ import xarray as xr
 
 import pmcgrad
 from pmcgrad.study import columns
+from tests.study.conftest import snakemake, snakemake_command
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parents[2]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
-TINY = REPO / "config" / "tiny.yaml"
-
-# The 2-minute target holds on an idle 2-core machine; the bound leaves room for a shared one.
-TINY_BUDGET_SECONDS = 240
 
 TABLES = {
     "gradient.csv": columns.GRADIENT_COLUMNS,
@@ -48,18 +42,6 @@ MAY_BE_NAN = {
 }
 
 
-def snakemake_command(*args: str) -> list[str]:
-    # Targets must come before --configfile, which takes every following word as a file.
-    return [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), *args, "--configfile", str(TINY)]
-
-
-def snakemake(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    run = subprocess.run(snakemake_command(*args), cwd=cwd, capture_output=True, text=True,
-                         timeout=timeout, check=False)
-    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
-    return run
-
-
 def job_counts(output: str) -> dict[str, int]:
     """The "Job stats" table of a run or dry run: ``{rule: count}``."""
     counts, in_table = {}, False
@@ -75,15 +57,9 @@ def job_counts(output: str) -> dict[str, int]:
 
 
 @pytest.fixture(scope="module")
-def tiny(tmp_path_factory) -> Path:
+def tiny(tiny_run) -> Path:
     """A working directory where the tiny config has run to completion."""
-    workdir = tmp_path_factory.mktemp("tiny")
-    start = time.perf_counter()
-    snakemake("study", "--cores", "2", cwd=workdir)
-    seconds = time.perf_counter() - start
-    print(f"tiny config end to end: {seconds:.0f} s")
-    assert seconds < TINY_BUDGET_SECONDS
-    return workdir
+    return tiny_run
 
 
 def read(workdir: Path, name: str) -> pd.DataFrame:
