@@ -327,11 +327,15 @@ def optimisation_figure(agg: pd.DataFrame, panels: Sequence[tuple[float, int]],
     return png_bytes(fig)
 
 
-def _method_label(method: str, family: str) -> str:
-    return f"{method} ({family})" if family else method
-
-
 _FAMILY_MARKERS = ("o", "s", "^", "D", "v")
+
+
+def _add_family_markers(handles: list, labels: list[str], families: Sequence[str]) -> None:
+    """Append a grey legend entry for each family's marker."""
+    for index, family in enumerate(families):
+        handles.append(Line2D([], [], color="grey", linestyle="",
+                              marker=_FAMILY_MARKERS[index % len(_FAMILY_MARKERS)]))
+        labels.append(f"family: {family}")
 
 
 def _fit_label(method: str) -> str:
@@ -389,10 +393,7 @@ def inclusion_figure(model: pd.DataFrame, designs: Sequence[tuple[int, int]]) ->
     for method in dict.fromkeys(m for m, _ in fits_list):
         handles.append(_colour_handle(method))
         labels.append(_fit_label(method))
-    for index, family in enumerate(families):
-        handles.append(Line2D([], [], color="grey", linestyle="",
-                              marker=_FAMILY_MARKERS[index % len(_FAMILY_MARKERS)]))
-        labels.append(f"family: {family}")
+    _add_family_markers(handles, labels, families)
     _legend_below(fig, handles, labels, ncols=5)
     return png_bytes(fig)
 
@@ -462,10 +463,7 @@ def accuracy_time_figure(fits: pd.DataFrame) -> bytes:
     methods = list(dict.fromkeys(fits["method"]))
     handles = [_colour_handle(m) if m != "mcmc" else _handle(m, linestyle="") for m in methods]
     labels = [_fit_label(m) for m in methods]
-    for index, family in enumerate(families):
-        handles.append(Line2D([], [], color="grey", linestyle="",
-                              marker=_FAMILY_MARKERS[index % len(_FAMILY_MARKERS)]))
-        labels.append(f"family: {family}")
+    _add_family_markers(handles, labels, families)
     _legend_below(fig, handles, labels, ncols=6)
     return png_bytes(fig)
 
