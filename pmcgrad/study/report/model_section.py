@@ -149,8 +149,8 @@ def section_model(inputs: StudyInputs) -> Section:
                 f" family), at {fmt(worst['mean_abs_error'])}")
     if len(mcmc):
         m = mcmc.iloc[0]
-        run += (f"; MCMC reaches {fmt(m['mean_abs_error'])} in {fmt(m['seconds'])} s"
-                if run else f"MCMC reaches {fmt(m['mean_abs_error'])} in {fmt(m['seconds'])} s")
+        run += ("; " if run else "") + (
+            f"MCMC reaches {fmt(m['mean_abs_error'])} in {fmt(m['seconds'])} s")
     run = (run or "no fit to compare") + "."
     section.add("<h3>Inclusion probabilities</h3>")
     section.add_figure(
@@ -172,19 +172,18 @@ def section_model(inputs: StudyInputs) -> Section:
     table["family"] = table["family"].replace("", "—")
 
     traces = inputs.model_traces
-    if traces is not None:
-        reached = time_to_elbo(traces, fits)
-        if not reached.empty:
-            column = f"seconds to ELBO within {ELBO_TOLERANCE:g} nat of the best"
-            per_method = (reached.groupby(["method", "family"])["seconds_to_tolerance"]
-                          .median().rename(column).reset_index())
-            per_method["traced"] = True
-            table = table.merge(per_method, on=["method", "family"], how="left")
-            table[column] = [
-                ("not reached" if pd.isna(v) else fmt(v)) if traced is True else "—"
-                for v, traced in zip(table[column], table["traced"], strict=True)
-            ]
-            table = table.drop(columns="traced")
+    reached = time_to_elbo(traces, fits) if traces is not None else None
+    if reached is not None and not reached.empty:
+        column = f"seconds to ELBO within {ELBO_TOLERANCE:g} nat of the best"
+        per_method = (reached.groupby(["method", "family"])["seconds_to_tolerance"]
+                      .median().rename(column).reset_index())
+        per_method["traced"] = True
+        table = table.merge(per_method, on=["method", "family"], how="left")
+        table[column] = [
+            ("not reached" if pd.isna(v) else fmt(v)) if traced is True else "—"
+            for v, traced in zip(table[column], table["traced"], strict=True)
+        ]
+        table = table.drop(columns="traced")
     section.add(html_table(
         table, table_id="model-table",
         caption="Per method and family, averaged over designs. “Seconds to ELBO” is the "
@@ -208,7 +207,6 @@ def section_model(inputs: StudyInputs) -> Section:
         shown_traces = [d for d in shown
                         if ((traces["k"] == d[0]) & (traces["design_seed"] == d[1])).any()]
         if shown_traces:
-            reached = time_to_elbo(traces, fits)
             fastest = reached.dropna(subset=["seconds_to_tolerance"]).sort_values(
                 "seconds_to_tolerance")
             never = reached[reached["seconds_to_tolerance"].isna()]
