@@ -34,15 +34,20 @@ class Runner:
             list(family.params.values()) if family is not None else []
         )
         grads = pytensor.grad(elbo_graph.loss, params)
-        updates = optimizer(grads, params)
-        outputs = [-elbo_graph.elbo]
+        # A step whose loss or gradient is not finite changes nothing (parameters and optimiser
+        # state alike), so the fit always holds its last finite state; `run` then stops.
+        finite = pt.isfinite(elbo_graph.loss)
+        for grad in grads:
+            finite = finite & pt.all(pt.isfinite(grad))
+        updates = {
+            var: pt.switch(finite, new, var) for var, new in optimizer(grads, params).items()
+        }
+        outputs = [-elbo_graph.elbo, finite]
         if logits is not None:
             outputs.append(grads[0])
         self.step = compile_with_rng_updates([], outputs, updates=updates)
         self._logit_gradient = grads[0] if logits is not None else None
         self._logit_gradient_fn = None
-        # Every shared variable the step changes, for restoring the last finite state.
-        self._state = list(updates.keys())
         self._final_elbo = compile_with_rng_updates(
             [], _final_elbo_samples(structure, family, logits, final_samples, rngs, starts)
         )
@@ -62,14 +67,13 @@ class Runner:
         return np.maximum(self._grad_sq / correction - mean**2, 0.0)
 
     def run(self, result: FitResult, n: int, *, progressbar: bool, callbacks) -> None:
-        """``n`` steps; on a non-finite loss restore the last finite state and raise."""
+        """``n`` steps; on a non-finite loss or gradient stop, in the last finite state."""
         callbacks = list(callbacks or [])
         done = result.hist_starts.shape[0]
         starts = result.hist_starts.shape[1]
         hist = np.concatenate([result.hist_starts, np.full((n, starts), np.nan)])
         variance = np.concatenate([result.gradient_variance_starts, np.full((n, starts), np.nan)])
         total = hist.sum(axis=1)  # what callbacks see: the loss summed over starts
-        snapshots = [self._snapshot(), self._snapshot()]
         steps_run = 0
         with self._blas_limit(), CustomProgress(
             *Progress.get_default_columns(), TextColumn("{task.fields[loss]}"),
@@ -78,13 +82,9 @@ class Runner:
             task = progress.add_task("Fitting:", total=n, loss="")
             try:
                 for i in range(n):
-                    snapshots = [snapshots[1], self._snapshot()]
                     outputs = self.step()
                     loss = np.asarray(outputs[0])
-                    if not np.all(np.isfinite(loss)):
-                        # The loss of step i is computed before its update, so the state two
-                        # snapshots back is the last one whose loss and gradient were finite.
-                        self._restore(snapshots[0])
+                    if not outputs[1]:  # the step was not applied: the state is the last finite
                         steps_run = i
                         error = self._non_finite_error(done + i, loss, hist[: done + i])
                         error.result = result
@@ -92,7 +92,7 @@ class Runner:
                     hist[done + i] = loss
                     total[done + i] = loss.sum()
                     if self.has_bits:
-                        self._track_gradient(np.asarray(outputs[1]))
+                        self._track_gradient(np.asarray(outputs[2]))
                         variance[done + i] = self.gradient_variance.mean(axis=1)
                     steps_run = i + 1
                     progress.update(task, advance=1)
@@ -159,13 +159,6 @@ class Runner:
         self._grad_mean = _VARIANCE_DECAY * self._grad_mean + (1 - _VARIANCE_DECAY) * grad
         self._grad_sq = _VARIANCE_DECAY * self._grad_sq + (1 - _VARIANCE_DECAY) * grad**2
 
-    def _snapshot(self) -> list[np.ndarray]:
-        return [var.get_value(borrow=False) for var in self._state]
-
-    def _restore(self, snapshot: list[np.ndarray]) -> None:
-        for var, value in zip(self._state, snapshot, strict=True):
-            var.set_value(value)
-
     @staticmethod
     def _non_finite_error(step: int, loss: np.ndarray, hist: np.ndarray) -> FloatingPointError:
         finite_rows = np.flatnonzero(np.all(np.isfinite(hist), axis=1))
@@ -175,10 +168,11 @@ class Runner:
         else:
             last_text = "no step had a finite loss"
         return FloatingPointError(
-            f"non-finite ELBO at step {step} (loss per start: {loss.tolist()}); {last_text}. "
-            "The fit was rolled back to its last finite state and its history is kept on the "
-            "result (FloatingPointError.result). Try a smaller learning rate, more samples, or "
-            "check the model's log density."
+            f"non-finite ELBO at step {step} (loss per start: {loss.tolist()}; a loss or "
+            f"gradient was not finite); {last_text}. The step was not applied: the fit keeps "
+            "its last finite state, and its history is on the result (FloatingPointError."
+            "result). Try a smaller learning rate, more samples, or check the model's log "
+            "density."
         )
 
 
