@@ -93,8 +93,8 @@ def fit(
     pymc.exceptions.SamplingError
         The model's log density is not finite at its initial point.
     FloatingPointError
-        A non-finite loss; the fit is rolled back to its last finite state and the result,
-        history included, is attached as ``error.result``.
+        A non-finite loss or gradient; that step is not applied, so the fit keeps its last
+        finite state, and the result, history included, is attached as ``error.result``.
     """
     model = modelcontext(model)
     est = get_estimator(estimator)
