@@ -29,6 +29,7 @@ include: "workflow/rules/gradient.smk"
 include: "workflow/rules/chain.smk"
 include: "workflow/rules/optimisation.smk"
 include: "workflow/rules/model.smk"
+include: "workflow/rules/sbn.smk"
 
 
 include: "workflow/rules/report.smk"
@@ -39,6 +40,7 @@ rule all:
     default_target: True
     input:
         study_tables(),
+        "results/sbn.csv",
         model_netcdfs(),
         "reports/index.html",
 
@@ -47,6 +49,7 @@ rule study:
     """The study without its report: `snakemake study`."""
     input:
         study_tables(),
+        "results/sbn.csv",
         model_netcdfs(),
 
 

@@ -12,6 +12,7 @@ __all__ = [
     "MODEL_TRACE_COLUMNS",
     "OPTIMISATION_COLUMNS",
     "RUNTIME_COLUMNS",
+    "SBN_COLUMNS",
 ]
 
 # results/gradient.csv: one row per problem x estimator x k x logit setting x seed.
@@ -78,3 +79,15 @@ RUNTIME_COLUMNS = ["name", "value", "unit", "note"]
 
 # results/model_traces.csv: ELBO traces of the model study's fits (thinned).
 MODEL_TRACE_COLUMNS = ["k", "design_seed", "estimator", "family", "step", "seconds", "elbo"]
+
+# results/sbn.csv: sigmoid belief network on binarised digits, one row per checkpoint.
+SBN_COLUMNS = [
+    "k",  # number of binary codes per image
+    "estimator",
+    "seed",
+    "step",  # optimisation steps so far
+    "seconds",  # wall time since the start of the fit, compile included, held-out bound excluded
+    "train_elbo",  # mean of -loss over the last chunk of steps, per training image (nats)
+    "logit_gradient_variance",  # mean over the chunk of the running logit-gradient variance
+    "heldout_log_likelihood",  # importance-sampled held-out bound per test image (nats)
+]

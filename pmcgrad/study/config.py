@@ -29,6 +29,7 @@ __all__ = [
     "gradient_jobs",
     "optimisation_jobs",
     "resolve_estimators",
+    "sbn_jobs",
 ]
 
 #: Special values of an ``estimators`` field.
@@ -133,6 +134,21 @@ def check_config(config: Mapping[str, Any]) -> None:
                 "appears twice"
             )
         seen.add(key)
+
+    sbn_jobs(config)
+
+
+def sbn_jobs(config: Mapping[str, Any]) -> list[tuple[int, str, int]]:
+    """``(k, estimator, seed)`` of every sigmoid-belief-network job (none without ``sbn``)."""
+    sbn = config.get("sbn")
+    if not sbn:
+        return []
+    names = resolve_estimators(sbn["estimators"], "sbn.estimators")
+    if "exact" in names:
+        raise ConfigError("config field 'sbn.estimators': 'exact' cannot enumerate "
+                          "2^(images x k) codes")
+    return [(int(k), name, int(seed)) for k in sbn["k"] for name in names
+            for seed in sbn["seeds"]]
 
 
 def gradient_jobs(config: Mapping[str, Any]) -> list[tuple[str, int]]:

@@ -24,6 +24,7 @@ class HeldOutBound:
                  estimator: str = "disarm", seed: int = 0):
         self.images, self.k, self.steps, self.draws = images, k, steps, draws
         self.seed = seed
+        self.logits: np.ndarray | None = None
         pixels = images.shape[1]
         self._model = sigmoid_belief_network(images, k, weights=np.zeros((pixels, k)),
                                              bias=np.zeros(pixels))
@@ -38,6 +39,7 @@ class HeldOutBound:
         self._fit.logits.set_value(np.zeros_like(self._fit.logits.get_value()))
         self._fit.refine(self.steps, progressbar=False)
         logits = self._fit.logit_values[0].reshape(len(self.images), self.k)
+        self.logits = logits  # the fitted q(z | x) logits (n, k), e.g. for reconstructions
         return float(np.mean(importance_sampled_log_likelihood(
             self.images, weights, bias, logits, self.draws, self.seed)))
 

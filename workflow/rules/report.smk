@@ -14,6 +14,10 @@ rule report:
         optimisation="results/optimisation.csv",
         model="results/model.csv",
         model_traces="results/model_traces.csv",
+        sbn="results/sbn.csv",
+        sbn_images=[
+            f"results/sbn/k{k}/{name}/s{seed}.npz" for k, name, seed in sbn_jobs(config)
+        ],
         runtimes="results/runtimes.csv",
         models=model_netcdfs(),
         benchmarks=benchmark_files(),

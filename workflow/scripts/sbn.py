@@ -1,0 +1,14 @@
+"""One sigmoid-belief-network fit on digits: pmcgrad.study.sbn_study.run_sbn_job."""
+
+from _job import job_environment
+
+
+def main(smk) -> None:
+    with job_environment(smk):
+        from pmcgrad.study.sbn_study import run_sbn_job
+
+        run_sbn_job(int(smk.wildcards.k), smk.wildcards.estimator, int(smk.wildcards.seed),
+                    out=smk.output.table, images=smk.output.images, **smk.params.settings)
+
+
+main(snakemake)  # noqa: F821
