@@ -66,7 +66,7 @@ def model_tables():
         folder = dataset_dir("results/model", data.k, data.design_seed)
         tables.append(f"{folder}/exact.csv")
         tables += [
-            f"{dataset_dir('results/model', job.k, job.design_seed)}/{job.family}/{job.estimator}.csv"
+            f"{folder}/{job.family}/{job.estimator}.csv"
             for job in fit_jobs(config)
             if (job.k, job.design_seed) == (data.k, data.design_seed)
         ]
