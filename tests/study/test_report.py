@@ -41,6 +41,9 @@ CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]
+TINY_CONFIG = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
+
+
 def _write_benchmarks(directory: Path) -> list[Path]:
     """Two Snakemake benchmark files in Snakemake's TSV layout."""
     header = "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time"
@@ -52,9 +55,6 @@ def _write_benchmarks(directory: Path) -> list[Path]:
                         f"\t345.0\t0.1\t2.0\t95.0\t{seconds}\n")
         paths.append(path)
     return paths
-
-
-TINY_CONFIG = yaml.safe_load((REPO / "config" / "tiny.yaml").read_text())
 
 
 # --- fixtures ------------------------------------------------------------------------------
