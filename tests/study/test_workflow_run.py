@@ -33,6 +33,7 @@ TABLES = {
     "model.csv": columns.MODEL_COLUMNS,
     "model_traces.csv": columns.MODEL_TRACE_COLUMNS,
     "runtimes.csv": columns.RUNTIME_COLUMNS,
+    "sbn.csv": columns.SBN_COLUMNS,
 }
 # Columns that may hold NaN, and when (every other cell must be a value).
 MAY_BE_NAN = {

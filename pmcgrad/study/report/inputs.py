@@ -22,6 +22,7 @@ from pmcgrad.study.columns import (
     MODEL_TRACE_COLUMNS,
     OPTIMISATION_COLUMNS,
     RUNTIME_COLUMNS,
+    SBN_COLUMNS,
 )
 
 __all__ = ["TABLES", "StudyInputs", "load_inputs", "read_benchmarks"]
@@ -34,6 +35,7 @@ TABLES: dict[str, tuple[str, list[str]]] = {
     "model": ("model.csv", MODEL_COLUMNS),
     "model_traces": ("model_traces.csv", MODEL_TRACE_COLUMNS),
     "runtimes": ("runtimes.csv", RUNTIME_COLUMNS),
+    "sbn": ("sbn.csv", SBN_COLUMNS),
 }
 
 
@@ -47,6 +49,7 @@ class StudyInputs:
     model: pd.DataFrame | None = None
     model_traces: pd.DataFrame | None = None
     runtimes: pd.DataFrame | None = None
+    sbn: pd.DataFrame | None = None
     benchmarks: pd.DataFrame | None = None  # Snakemake benchmark files, one row per job
     bench: pd.DataFrame | None = None  # the benchmark suite's tables, with a source column
     config: Mapping | None = None

@@ -132,7 +132,7 @@ def section_performance(inputs: StudyInputs) -> Section:
         section.add_figure(Figure(
             key="job_times", png=figures.job_times_figure(times), alt="Wall time of each job",
             caption=caption(f"one dot per job, by rule (from {escape(source)}); the per-rule "
-                            "totals are in section 9.", run),
+                            "totals are in section 10.", run),
         ))
     runtimes = inputs.runtimes
     others = None

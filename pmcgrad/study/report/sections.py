@@ -45,8 +45,9 @@ SECTIONS: tuple[tuple[str, str], ...] = (
     ("chain", "5. The coupling chain"),
     ("optimisation", "6. Optimisation"),
     ("model", "7. Model study: spike-and-slab regression"),
-    ("performance", "8. Performance"),
-    ("reproducibility", "9. Reproducibility"),
+    ("sbn", "8. Sigmoid belief network on digits"),
+    ("performance", "9. Performance"),
+    ("reproducibility", "10. Reproducibility"),
 )
 TITLES = dict(SECTIONS)
 
