@@ -57,5 +57,7 @@ def sigmoid_belief_network(images: np.ndarray, k: int, *, weights=None, bias=Non
             W = pm.Data("W", weights, dims=("pixel", "code"))
             c = pm.Data("c", bias, dims="pixel")
         z = pm.Bernoulli("z", p=0.5, dims=("obs", "code"))
-        pm.Bernoulli("x", logit_p=z @ W.T + c, observed=images, dims=("obs", "pixel"))
+        # pm.Data, so that pmcgrad.fit(minibatch_size=...) can select rows in the graph.
+        data = pm.Data("images", images, dims=("obs", "pixel"))
+        pm.Bernoulli("x", logit_p=z @ W.T + c, observed=data, dims=("obs", "pixel"))
     return model

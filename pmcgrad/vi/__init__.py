@@ -44,6 +44,7 @@ def fit(
     final_samples: int = 2000,
     local_dim: str | bool | None = None,
     blas_threads: int | None = 1,
+    minibatch_size: int | None = None,
 ) -> FitResult:
     """Fit a variational approximation to ``model`` (from the context when omitted).
 
@@ -77,6 +78,11 @@ def fit(
         latent and an observed variable share their first named dim (``dims=("obs", ...)``):
         each row's bits are then scored against that row's log-density terms only. Name the
         dim to require it (mismatches raise ``ValueError``); ``False`` keeps every bit global.
+    minibatch_size
+        With local latents, use this many rows of the local dim per step (drawn afresh each
+        step, without replacement); the ELBO estimate scales their sum by ``R / B``, and only
+        those rows' logits get a likelihood gradient. The observed data must be ``pm.Data``
+        (so its rows can be selected in the graph).
     blas_threads
         BLAS threads during the fit. One by default: the matrices of a step are small, and
         threads cost more than they save; ``None`` leaves the BLAS setting alone.
@@ -105,9 +111,12 @@ def fit(
     structure = analyse_model(model, local_dim)
     model.check_start_vals(model.initial_point())
 
-    seeds = np.random.SeedSequence(random_seed).spawn(3)
+    if minibatch_size is not None:
+        _check_minibatch(structure, minibatch_size, family)
+
+    seeds = np.random.SeedSequence(random_seed).spawn(4)
     init_rng = np.random.default_rng(seeds[0])
-    rngs = (shared_rng(seeds[1]), shared_rng(seeds[2]))
+    rngs = (shared_rng(seeds[1]), shared_rng(seeds[2]), shared_rng(seeds[3]))
 
     gaussian = None
     if structure.n_reals:
@@ -121,7 +130,7 @@ def fit(
         logits = pytensor.shared(init, name="logits")
 
     elbo_graph = build_elbo(structure, gaussian, logits, est, samples, rngs, noise, exact_limit,
-                            starts)
+                            starts, minibatch=minibatch_size)
     runner = Runner(
         elbo_graph=elbo_graph, family=gaussian, logits=logits, structure=structure,
         optimizer=optimizer or pm.adam(learning_rate=DEFAULT_LEARNING_RATE),
@@ -133,3 +142,32 @@ def fit(
     )
     runner.run(result, n, progressbar=progressbar, callbacks=callbacks)
     return result
+
+
+def _check_minibatch(structure, minibatch_size, family) -> None:
+    """Minibatching selects rows of the local dim in the graph: say why it cannot."""
+    local = structure.local
+    if local is None:
+        raise ValueError(
+            f"minibatch_size={minibatch_size}: minibatching needs per-observation latents (a "
+            "Bernoulli latent whose first dim is the observed data's first dim); this model's "
+            "latents are global"
+        )
+    if not isinstance(minibatch_size, int) or not 1 <= minibatch_size <= local.rows:
+        raise ValueError(
+            f"minibatch_size must be an int from 1 to the {local.rows} rows of dim "
+            f"{local.dim!r}, got {minibatch_size!r}"
+        )
+    if family == "bit_conditioned":
+        raise ValueError(
+            "minibatch_size is not supported with family='bit_conditioned' (its Gaussian "
+            "depends on every bit); use 'meanfield' or 'fullrank'"
+        )
+    model = structure.model
+    for rv in structure.local_observed():
+        if model.rvs_to_values[rv].type.shape[0] is not None:
+            raise ValueError(
+                f"minibatch_size: the observed data of {rv.name!r} has a fixed number of rows; "
+                f"pass it as pm.Data (e.g. pm.Data('{rv.name}_data', values, dims=...)) so "
+                "that a step can select its rows"
+            )

@@ -178,7 +178,7 @@ class Runner:
 
 def _final_elbo_samples(structure, family, logits, draws, rngs, starts):
     """Plain Monte Carlo ELBO samples ``(F, M)``: bits and theta drawn from q, no estimator."""
-    bits_rng, gauss_rng = rngs
+    bits_rng, gauss_rng = rngs[:2]
     batch = draws * starts
     entropy = pt.zeros((starts,))
     bits = reals = None

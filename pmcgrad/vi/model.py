@@ -107,17 +107,47 @@ class ModelStructure:
         same constant to both members of an antithetic pair.
         """
         terms = vectorize_graph(self.model.logp(sum=False), replace=self._replace(bits, reals))
+        return self._sum_rows(terms)
+
+    def log_density_minibatch(self, bits_rows: TensorVariable, reals: TensorVariable | None,
+                              rows: TensorVariable) -> TensorVariable:
+        """Per-row ``log p`` for the observation rows ``rows (B,)`` alone.
+
+        ``bits_rows (Bt, B, K_row)`` are those rows' bits, ``reals (Bt, D)``; returns
+        ``(Bt, B)``. Only the chosen rows of the latents and of the observed data enter the
+        graph, so a step costs B rows, not R. Global terms are shared out as in
+        :meth:`log_density_rows`.
+        """
+        replace, column = self._replace(None, reals), 0
+        for block in self.bits:
+            width = block.size // self.local.rows
+            value = bits_rows[:, :, column : column + width]
+            value = value.reshape((bits_rows.shape[0], rows.shape[0], *block.shape[1:]))
+            replace[self.value_var(block)] = pt.cast(value, self.value_var(block).dtype)
+            column += width
+        for rv in self.local_observed():
+            data = self.model.rvs_to_values[rv]
+            replace[data] = data[rows]
+        return self._sum_rows(vectorize_graph(self.model.logp(sum=False), replace=replace))
+
+    def local_observed(self) -> list:
+        """The observed variables whose first dim is the local one."""
+        free_and_observed = list(self.model.free_RVs) + list(self.model.observed_RVs)
+        return [free_and_observed[position] for position in self.local.local_terms
+                if free_and_observed[position] in self.model.observed_RVs]
+
+    def _sum_rows(self, terms) -> TensorVariable:
         local_sum, global_sum = 0, 0
         for position, term in enumerate(terms):
-            if position in self.local.local_terms:  # (B, R, ...) -> (B, R)
+            if position in self.local.local_terms:  # (Bt, R, ...) -> (Bt, R)
                 local_sum = local_sum + term.sum(axis=tuple(range(2, term.ndim)))
-            else:  # (B, ...) -> (B,)
+            else:  # (Bt, ...) -> (Bt,)
                 global_sum = global_sum + term.sum(axis=tuple(range(1, term.ndim)))
         return local_sum + pt.as_tensor_variable(global_sum)[..., None] / self.local.rows
 
     def _replace(self, bits, reals) -> dict:
         replace = {}
-        for block in self.bits:
+        for block in self.bits if bits is not None else ():
             value = bits[:, block.start : block.stop].reshape((-1, *block.shape))
             replace[self.value_var(block)] = pt.cast(value, self.value_var(block).dtype)
         for block in self.reals:

@@ -41,13 +41,15 @@ def build_elbo(
     noise,
     exact_limit: int,
     starts: int,
+    minibatch: int | None = None,
 ) -> ElboGraph:
     """The ELBO per start, with the named estimator on ``E_q(z)[log p]``.
 
     ``logits (M, K)`` or ``None`` without Bernoulli latents; ``family`` ``None`` without
-    continuous latents. ``rngs`` are two shared RNGs: the bits' and the Gaussian noise's.
+    continuous latents. ``rngs`` are three shared RNGs: the bits', the Gaussian noise's and
+    the minibatch rows'. ``minibatch``: rows of the local dim per step (local latents only).
     """
-    bits_rng, gauss_rng = rngs
+    bits_rng, gauss_rng, rows_rng = rngs
     n_reals, n_bits = structure.n_reals, structure.n_bits
     eps = None
     if n_reals:
@@ -62,10 +64,18 @@ def build_elbo(
 
     local = structure.local
     exact = estimator.family == "exact"
+    rows = None
+    if minibatch is not None:
+        # A uniformly random set of `minibatch` rows, without replacement, every step.
+        _, u = pt.random.uniform(size=(local.rows,), rng=rows_rng, return_next_rng=True)
+        rows = pt.argsort(u)[:minibatch]
+        k_row = local.row_index.shape[1]
+    bit_shape = (n_bits,) if rows is None else (minibatch, k_row)
 
-    def f(bits):  # global: [N, M, K] -> [N, M];  local: [N, M, R, K_row] -> [N, M, R]
+    def f(bits):  # global [N, M, K] -> [N, M]; local [N, M, R|B, K_row] -> [N, M, R|B]
         n_eval = bits.shape[0]
-        flat = bits if local is None else local.to_flat(bits)  # [N, M, K]
+        # [N, M, K]; a minibatch keeps its rows: [N, M, B, K_row]
+        flat = bits if local is None or rows is not None else local.to_flat(bits)
         if eps is None:
             lead, theta = (n_eval, starts), None
         else:
@@ -78,12 +88,16 @@ def build_elbo(
                 # antithetic pair share their Gaussian noise (common random numbers).
                 eps_n = pt.tile(eps, (n_eval // samples, 1, 1))  # [N, M, D]
                 lead = (n_eval, starts)
-            theta = pt.broadcast_to(family.draw(eps_n, flat), (*lead, n_reals))
+            given = flat if family.conditional else None
+            theta = pt.broadcast_to(family.draw(eps_n, given), (*lead, n_reals))
             theta = theta.reshape((-1, n_reals))
-        flat_b = pt.broadcast_to(flat, (*lead, n_bits)).reshape((-1, n_bits))
+        flat_b = pt.broadcast_to(flat, (*lead, *bit_shape)).reshape((-1, *bit_shape))
         entropy = family.entropy(flat) if family is not None and family.conditional else 0.0
         if local is None:
             log_p = structure.log_density(flat_b, theta).reshape(lead) + entropy
+        elif rows is not None:
+            log_p = structure.log_density_minibatch(flat_b, theta, rows)
+            log_p = log_p.reshape((*lead, minibatch))
         else:
             log_p = structure.log_density_rows(flat_b, theta).reshape((*lead, local.rows))
             log_p = log_p + pt.as_tensor_variable(entropy)[..., None] / local.rows
@@ -93,13 +107,21 @@ def build_elbo(
     logits = pt.specify_shape(logits, (starts, n_bits))
     # Local latents: one batch row per observation, so each row's bits are scored against
     # that row's f only (the batched expectation API).
-    estimate_logits = logits if local is None else logits[:, local.row_index]  # [M, (R,) K]
+    if local is None:
+        estimate_logits = logits  # [M, K]
+    elif rows is None:
+        estimate_logits = logits[:, local.row_index]  # [M, R, K_row]
+    else:
+        chosen = pt.constant(local.row_index)[rows]  # [B, K_row] flat indices
+        estimate_logits = pt.specify_shape(logits[:, chosen], (starts, minibatch, k_row))
     expected_log_joint = expectation(
         f, estimate_logits, estimator, samples=samples, rng=bits_rng, noise=noise,
         exact_limit=exact_limit,
-    )  # [M] or [M, R]
+    )  # [M] or [M, R] or [M, B]
     if local is not None:
-        expected_log_joint = expected_log_joint.sum(-1)
+        # A minibatch of B rows stands for all R: scale its sum by R / B (unbiased).
+        scale = 1.0 if rows is None else local.rows / minibatch
+        expected_log_joint = expected_log_joint.sum(-1) * scale
     elbo = expected_log_joint + bernoulli_entropy(logits).sum(-1)
     if family is not None and not family.conditional:
         elbo = elbo + family.entropy(None)

@@ -91,3 +91,71 @@ def test_digits_sbn_held_out_bound_improves_during_a_short_fit():
         result.refine(250, progressbar=False)
         bounds.append(heldout(result.mean["W"].values, result.mean["c"].values))
     assert np.all(np.diff(bounds) > 0), bounds
+
+
+# --- minibatching over the local dim
+def _data_sbn(as_data: bool = True):
+    """The small SBN with fixed weights; its images as pm.Data, so a step can select rows."""
+    rng = np.random.default_rng(0)
+    weights = rng.normal(size=(PIXELS, CODES)) * 1.5
+    bias = rng.normal(size=PIXELS)
+    images = (rng.random((ROWS, PIXELS)) < 0.5).astype("int64")
+    coords = {"obs": range(ROWS), "code": range(CODES), "pixel": range(PIXELS)}
+    with pm.Model(coords=coords) as model:
+        data = pm.Data("images", images, dims=("obs", "pixel")) if as_data else images
+        z = pm.Bernoulli("z", 0.5, dims=("obs", "code"))
+        pm.Bernoulli("x", logit_p=z @ weights.T + bias, observed=data, dims=("obs", "pixel"))
+    return model
+
+
+def test_minibatch_gradient_and_elbo_are_unbiased_for_the_full_ones():
+    """With 2 of 4 rows per step, the mean gradient and ELBO estimate equal the full exact ones."""
+    logits = np.random.default_rng(3).normal(size=ROWS * CODES)
+    with _data_sbn():
+        full = pmcgrad.fit(0, estimator="exact", random_seed=1, progressbar=False)
+        batch = pmcgrad.fit(0, estimator="exact", minibatch_size=2, random_seed=1,
+                            progressbar=False)
+    for result in (full, batch):
+        result.logits.set_value(logits[None])
+    exact = full.logit_gradient_samples(1)[0, 0]
+    draws = batch.logit_gradient_samples(2000)[:, 0]
+    se = draws.std(0, ddof=1) / np.sqrt(len(draws))
+    assert np.all(np.abs(draws.mean(0) - exact) < 4 * se)
+    assert draws.var(0).max() > 0  # the rows really change from step to step
+    # The loss at fixed parameters (learning rate 0): the minibatch's R/B-scaled estimate.
+    with _data_sbn():
+        frozen = pmcgrad.fit(0, estimator="exact", minibatch_size=2, random_seed=2,
+                             progressbar=False, optimizer=pm.sgd(learning_rate=0.0))
+        reference = pmcgrad.fit(0, estimator="exact", random_seed=2, progressbar=False,
+                                optimizer=pm.sgd(learning_rate=0.0))
+    for result in (frozen, reference):
+        result.logits.set_value(logits[None])
+    frozen.refine(2000, progressbar=False)
+    reference.refine(1, progressbar=False)
+    se = frozen.hist.std(ddof=1) / np.sqrt(frozen.hist.size)
+    assert abs(frozen.hist.mean() - reference.hist[0]) < 4 * se
+
+
+def test_minibatch_fit_improves_the_elbo():
+    """A DisARM fit on 2-row minibatches raises the full ELBO."""
+    with _data_sbn():
+        result = pmcgrad.fit(0, estimator="disarm", minibatch_size=2, random_seed=4,
+                             progressbar=False)
+        start = result.elbo
+        result.refine(1500, progressbar=False)
+    assert result.elbo > start + 1.0
+
+
+@pytest.mark.parametrize(
+    ("make_model", "kwargs", "message"),
+    [
+        (lambda: _data_sbn(as_data=False), {"minibatch_size": 2},
+         r"'x' has a fixed number of rows; pass it as pm.Data"),
+        (_data_sbn, {"minibatch_size": 5}, r"from 1 to the 4 rows of dim 'obs', got 5"),
+        (_data_sbn, {"minibatch_size": 2, "local_dim": False}, r"latents are global"),
+    ],
+)
+def test_bad_minibatches_are_refused(make_model, kwargs, message):
+    """Minibatching says why it cannot run."""
+    with make_model(), pytest.raises(ValueError, match=message):
+        pmcgrad.fit(0, progressbar=False, **kwargs)
