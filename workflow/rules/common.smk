@@ -16,6 +16,7 @@ from pmcgrad.study.config import (
     gradient_jobs,
     optimisation_jobs,
     resolve_estimators,
+    sbn_jobs,
 )
 from pmcgrad.vi import FAMILIES
 
@@ -111,6 +112,7 @@ def benchmark_files():
         f"{dataset_dir('results/benchmarks/model', job.k, job.design_seed)}/{job.family}/{job.estimator}.tsv"
         for job in fit_jobs(config)
     ]
+    files += [f"results/benchmarks/sbn/k{k}/{name}/s{seed}.tsv" for k, name, seed in sbn_jobs(config)]
     return files
 
 
