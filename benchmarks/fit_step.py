@@ -16,6 +16,7 @@ import pymc as pm
 
 import pmcgrad
 from benchmarks.common import time_call, write_rows
+from benchmarks.harness import single_threaded_blas
 from pmcgrad.models import spike_slab_model
 from pmcgrad.problems import simulate_spike_slab
 
@@ -37,6 +38,7 @@ def advi_step_seconds(model, draws: int) -> float:
     return time_call(step, calls=300).median
 
 
+@single_threaded_blas  # as pmcgrad.fit's loop runs, and for ADVI alike
 def main() -> list[dict]:
     data = simulate_spike_slab(n=N, k=K, n_true=3, seed=0, correlation=0.3)
     reference = fixed_z_model(data)
