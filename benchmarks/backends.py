@@ -141,7 +141,7 @@ def time_backends(modes: Sequence[str], estimators: Sequence[str], k: int, sampl
     base = modes[0]
     for name in estimators:
         est = pmcgrad.get_estimator(name)
-        size = min(k, EXACT_TIMING_K) if est.max_k is not None else k
+        size = min(k, EXACT_TIMING_K) if est.enumerates else k
         calls = {mode: value_and_gradient_call(Toy(size), size, name, samples, mode=mode)
                  for mode in modes}
         line = [name, size]

@@ -46,7 +46,7 @@ BOUNDARY_MAX_ENTRIES = 32 * 1025 * 1024
 def samples_for(estimator: str, k: int, samples: int = SAMPLES) -> tuple[int, str]:
     """Draws used for ``estimator`` at ``k``, and a note when they were capped."""
     est = pmcgrad.get_estimator(estimator)
-    if est.max_k is not None:
+    if est.enumerates:
         return 1, "enumerates 2^k vectors"
     if samples * est.evaluations(k) * k > BOUNDARY_MAX_ENTRIES:
         return max(1, est.min_samples), f"S capped at 1 from {samples}: k + 1 evaluations per draw"
@@ -66,7 +66,7 @@ def main(quick: bool = False, ks: Sequence[int] | None = None,
             references = {}
             for name in estimators:
                 est = pmcgrad.get_estimator(name)
-                if est.max_k is not None and k > EXACT_MAX_K:
+                if est.enumerates and k > EXACT_MAX_K:
                     continue
                 samples, cap = samples_for(name, k)
                 vectors = samples * est.evaluations(k)
@@ -88,7 +88,7 @@ def main(quick: bool = False, ks: Sequence[int] | None = None,
 
 def _row(f_name, k, name, samples, vectors, ratio, cap) -> dict:
     est = pmcgrad.get_estimator(name)
-    if f_name == "dense" and est.max_k is None:
+    if f_name == "dense" and not est.enumerates:
         target = f"target <= {DENSE_TARGET}: {verdict(ratio, DENSE_TARGET)}"
     else:
         target = "no target"

@@ -205,7 +205,7 @@ def _build(f, logits, estimator, samples, rng, noise, exact_limit) -> _Pieces:
     if est.uses_noise:
         est.check_noise(noise_dist)
     samples = _check_samples(est, samples)
-    if est.max_k is not None:
+    if est.enumerates:
         _check_exact_limit(est, k, exact_limit)
         samples = 1
 

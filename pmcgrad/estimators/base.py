@@ -69,7 +69,8 @@ class Estimator:
     value: Callable[[TensorVariable, TensorVariable], TensorVariable] = mean_value
     uses_noise: bool = False
     needs_symmetric_noise: bool = False
-    max_k: int | None = None
+    # True for an estimator that enumerates all 2^k vectors (its k is capped by exact_limit).
+    enumerates: bool = False
     evaluations_text: str = field(default="")
 
     def __post_init__(self) -> None:

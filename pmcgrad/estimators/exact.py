@@ -62,5 +62,5 @@ EXACT = Estimator(
     value=_value,
     evaluations_per_draw=lambda k: 2**k,
     evaluations_text="2^k",
-    max_k=20,
+    enumerates=True,
 )

@@ -86,7 +86,7 @@ def resolve_estimators(spec: str | Sequence[str], field: str = "estimators") -> 
 def estimators_for_k(names: Sequence[str], k: int, exact_max_k: int) -> list[str]:
     """``names`` without enumerating estimators (``exact``) above ``exact_max_k``."""
     return [name for name in names
-            if pmcgrad.get_estimator(name).max_k is None or k <= exact_max_k]
+            if not pmcgrad.get_estimator(name).enumerates or k <= exact_max_k]
 
 
 def check_config(config: Mapping[str, Any]) -> None:

@@ -80,7 +80,7 @@ def estimate_function(estimator: str, k: int, samples: int, *, exact_limit: int 
                                      exact_limit=exact_limit)
     estimate = draws.gradients.mean(axis=0)  # [R, k]: the estimator's S-sample estimate
     function = pmcgrad.compile([logits, Q, c, d], estimate)
-    effective_samples = 1 if est.max_k is not None else samples
+    effective_samples = 1 if est.enumerates else samples
     return EstimateFunction(
         estimator=est.name,
         k=k,
@@ -99,6 +99,6 @@ def samples_for_cost(estimator: str, k: int, evaluations: int) -> int:
     and spends more; callers record the evaluations actually spent.
     """
     est = pmcgrad.get_estimator(estimator)
-    if est.max_k is not None:
+    if est.enumerates:
         return 1
     return max(est.min_samples, 1, evaluations // est.evaluations(k))

@@ -122,7 +122,7 @@ def gradient_rows(
     est = pmcgrad.get_estimator(function.estimator)
     k = objective.k
     # exact is deterministic: one "draw" says everything, and 2^k evaluations per row suffice.
-    rows_per_call = 1 if est.max_k is not None else replicates
+    rows_per_call = 1 if est.enumerates else replicates
     rows = []
     for logit_name in logit_names:
         for seed in seeds:
@@ -170,7 +170,7 @@ def run_gradient_job(
     rows = []
     for name in estimators:
         est = pmcgrad.get_estimator(name)
-        if est.max_k is not None and k > exact_max_k:
+        if est.enumerates and k > exact_max_k:
             continue
         function = estimate_function(name, k, max(1, est.min_samples), exact_limit=exact_max_k)
         affordable = max(2, min(replicates, max_evaluations // function.evaluations))

@@ -84,7 +84,7 @@ def run_optimisation_job(k: int, estimator: str, *, targets: Sequence[float],
     above ``exact_max_k``).
     """
     est = pmcgrad.get_estimator(estimator)
-    if est.max_k is not None and k > exact_max_k:
+    if est.enumerates and k > exact_max_k:
         raise ValueError(f"estimator {estimator!r} at k={k} is above exact_max_k={exact_max_k}")
     samples = samples_for_cost(estimator, k, evaluations_per_step)
     function = estimate_function(estimator, k, samples, exact_limit=exact_max_k)

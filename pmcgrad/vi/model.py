@@ -4,6 +4,7 @@ value variables, flattened into one bit vector and one real vector.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -187,8 +188,7 @@ def analyse_model(model: pm.Model, local_dim: str | bool | None = None) -> Model
         [np.ravel(initial_point[b.name]) for b in real_blocks] or [np.zeros(0)]
     ).astype("float64")
     structure = ModelStructure(model, _layout(bits), real_blocks, initial)
-    local = find_local_layout(structure, local_dim)
-    return ModelStructure(model, structure.bits, real_blocks, initial, local)
+    return dataclasses.replace(structure, local=find_local_layout(structure, local_dim))
 
 
 def find_local_layout(structure: ModelStructure, local_dim: str | bool | None

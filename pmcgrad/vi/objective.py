@@ -63,7 +63,7 @@ def build_elbo(
         return ElboGraph(elbo, -elbo.sum())
 
     local = structure.local
-    exact = estimator.family == "exact"
+    exact = estimator.enumerates
     rows = None
     if minibatch is not None:
         # A uniformly random set of `minibatch` rows, without replacement, every step.
