@@ -9,6 +9,7 @@ from pmcgrad.estimators import (
     noise_names,
     register_estimator,
     register_noise,
+    streams,
 )
 from pmcgrad.ops import GradientSamples, compile, expectation, gradient_samples, shared_rng
 from pmcgrad.vi import FitResult, fit
@@ -29,6 +30,7 @@ __all__ = [
     "register_estimator",
     "register_noise",
     "shared_rng",
+    "streams",
 ]
 
 __version__ = "0.1.0"

@@ -21,7 +21,7 @@ from pytensor.gradient import disconnected_grad, disconnected_type
 from pytensor.tensor.random.type import RandomGeneratorType
 from pytensor.tensor.variable import TensorVariable
 
-from pmcgrad.estimators import Estimator, NoiseDistribution, get_estimator, get_noise
+from pmcgrad.estimators import Estimator, NoiseDistribution, get_estimator, get_noise, streams
 
 __all__ = [
     "DEFAULT_EXACT_LIMIT",
@@ -70,31 +70,30 @@ class EstimatorOp(OpFromGraph):
 
 
 def compile(inputs, outputs, *, updates=None, mode=None, **kwargs) -> pytensor.compile.Function:
-    """``pytensor.function`` that advances every shared RNG in the graph on each call.
+    """``pytensor.function`` that advances every random stream in the graph on each call.
 
     A plain ``pytensor.function`` without these updates would repeat the same draws. This is
-    PyMC's ``compile`` without its reseeding: the seed given to ``expectation`` stays in force.
+    PyMC's ``compile`` without its reseeding (the seed given to ``expectation`` stays in force),
+    plus the updates of pmcgrad's counter streams (:mod:`pmcgrad.estimators.streams`).
     """
-    return pymc_compile(
-        inputs, outputs, random_seed=False, mode=mode, updates=updates or {}, **kwargs
-    )
+    updates = dict(updates or {})
+    listed = outputs if isinstance(outputs, list | tuple) else [outputs]
+    for stream, state in streams.stream_updates([*listed, *updates.values()]).items():
+        updates.setdefault(stream, state)
+    return pymc_compile(inputs, outputs, random_seed=False, mode=mode, updates=updates, **kwargs)
 
 
 def shared_rng(rng=None) -> pytensor.compile.SharedVariable:
-    """A shared ``Generator`` variable from a seed, a ``numpy.random.Generator`` or ``None``.
+    """A shared random stream from a seed, a ``numpy.random.Generator`` or ``None``.
 
-    A shared RNG variable passes through unchanged.
+    A stream (:mod:`pmcgrad.estimators.streams`) is a ``uint64`` ``(key, counter)`` vector:
+    its draws cost no per-call overhead, and every backend gives the same numbers. A shared
+    stream or a shared PyTensor ``Generator`` variable passes through unchanged (the latter
+    draws through PyTensor's ``RandomVariable``s).
     """
-    if isinstance(getattr(rng, "type", None), RandomGeneratorType):
+    if streams.is_stream(rng) or isinstance(getattr(rng, "type", None), RandomGeneratorType):
         return rng
-    if rng is None or isinstance(rng, int | np.integer | np.random.SeedSequence):
-        rng = np.random.default_rng(rng)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be None, an int seed, a numpy Generator or a shared RNG variable; "
-            f"got {type(rng).__name__}"
-        )
-    return pytensor.shared(rng, name="pmcgrad_rng")
+    return streams.shared_stream(rng)
 
 
 def expectation(
@@ -211,10 +210,23 @@ def _build(f, logits, estimator, samples, rng, noise, exact_limit) -> _Pieces:
 
     rng = shared_rng(rng)
     # Chain from the RNG's last use, so two estimates built on one shared RNG draw different
-    # noise rather than the same noise twice (and `compile` finds one update per RNG).
-    start = _LATEST_RNG_STATE.get(rng, rng)
-    next_rng, noise_tensors = est.draw(start, (samples, *logits.shape), logits.dtype, noise_dist)
-    if noise_tensors:
+    # noise rather than the same noise twice (and `compile` finds one update per RNG). A
+    # stream's draws chain by themselves.
+    start = rng if streams.is_stream(rng) else _LATEST_RNG_STATE.get(rng, rng)
+    try:
+        next_rng, noise_tensors = est.draw(start, (samples, *logits.shape), logits.dtype,
+                                           noise_dist)
+    except TypeError as error:
+        if not streams.is_stream(rng):
+            raise
+        raise TypeError(
+            f"estimator {est.name!r}: its draw failed on pmcgrad's random stream ({error}). "
+            "Draw with pmcgrad.streams.uniform / exponential / normal (or "
+            "pmcgrad.estimators.draw_uniform, noise.sample), which take a stream, or pass "
+            "rng=pytensor.shared(np.random.default_rng(seed)) to draw with PyTensor's random "
+            "variables"
+        ) from error
+    if noise_tensors and not streams.is_stream(rng):
         _LATEST_RNG_STATE[rng] = next_rng
 
     # Bits are built from constant logits: they are thresholds, and the estimator, not

@@ -5,7 +5,8 @@ One explicit table, in the order of MATH.md. ``register_estimator`` adds a user'
 
 from __future__ import annotations
 
-from pmcgrad.estimators.base import FAMILIES, Estimator
+from pmcgrad.estimators import streams
+from pmcgrad.estimators.base import FAMILIES, Estimator, draw_exponential_pair, draw_uniform
 from pmcgrad.estimators.coupled import ANTITHETIC_EXP, ANTITHETIC_NOISE, ARM, DISARM
 from pmcgrad.estimators.exact import EXACT, enumerate_bits
 from pmcgrad.estimators.noise import NoiseDistribution, get_noise, noise_names, register_noise
@@ -16,6 +17,8 @@ __all__ = [
     "FAMILIES",
     "Estimator",
     "NoiseDistribution",
+    "draw_exponential_pair",
+    "draw_uniform",
     "enumerate_bits",
     "estimator_names",
     "estimator_table",
@@ -25,6 +28,7 @@ __all__ = [
     "noise_names",
     "register_estimator",
     "register_noise",
+    "streams",
 ]
 
 _REGISTRY: dict[str, Estimator] = {

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pytensor.tensor as pt
 from pytensor.tensor.variable import TensorVariable
 
+from pmcgrad.estimators import streams
 from pmcgrad.estimators.noise import NoiseDistribution
 
 __all__ = [
@@ -109,11 +110,11 @@ def bernoulli_score(bits: TensorVariable, logits: TensorVariable) -> TensorVaria
 
 def draw_uniform(rng, shape, dtype) -> tuple[TensorVariable, TensorVariable]:
     """One ``U(0, 1)`` draw of ``shape``; returns ``(next_rng, u)``."""
-    return pt.random.uniform(0.0, 1.0, size=shape, rng=rng, dtype=dtype, return_next_rng=True)
+    return streams.uniform(rng, shape, dtype)
 
 
 def draw_exponential_pair(rng, shape, dtype) -> tuple[TensorVariable, NoiseTensors]:
     """Two independent ``Exp(1)`` draws of ``shape``; returns ``(next_rng, (e1, e2))``."""
-    rng, e1 = pt.random.exponential(1.0, size=shape, rng=rng, dtype=dtype, return_next_rng=True)
-    rng, e2 = pt.random.exponential(1.0, size=shape, rng=rng, dtype=dtype, return_next_rng=True)
+    rng, e1 = streams.exponential(rng, shape, dtype)
+    rng, e2 = streams.exponential(rng, shape, dtype)
     return rng, (e1, e2)

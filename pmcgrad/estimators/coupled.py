@@ -20,10 +20,11 @@ def _antithetic_exp_draw(rng, shape, dtype, noise):
 
 
 def _antithetic_exp_bits(logits, noise_tensors, noise):
+    # Products, not logs: e1, e2 > 0, so an overflowing e^phi still gives the right bits.
     e1, e2 = noise_tensors
-    log_e1, log_e2 = pt.log(e1), pt.log(e2)
-    first = logits + log_e1 > log_e2  # b  = 1{e^phi e1 > e2}
-    swapped = logits + log_e2 > log_e1  # b' = 1{e^phi e2 > e1}
+    scale = pt.exp(logits)
+    first = scale * e1 > e2  # b  = 1{e^phi e1 > e2}
+    swapped = scale * e2 > e1  # b' = 1{e^phi e2 > e1}
     return pt.stack([first, swapped]).astype(logits.dtype)  # [2, S, ..., k]
 
 
@@ -32,24 +33,24 @@ def _antithetic_exp_gradient(logits, noise_tensors, fvals, noise):
     return 0.5 * (fvals[0][..., None] * (e1 - 1) + fvals[1][..., None] * (e2 - 1))
 
 
-# --- symmetric noise and its reflection T(eps) = -eps
+# --- symmetric noise and its reflection T(eps) = -eps. The draw is u with eps = F^-1(u); for
+# symmetric noise -eps = F^-1(1 - u) and its score is minus eps's, so no eps is needed for bits.
 def _antithetic_noise_draw(rng, shape, dtype, noise):
-    rng, eps = noise.sample(rng, shape, dtype)
-    return rng, (eps,)
+    rng, u = noise.sample_quantile(rng, shape, dtype)
+    return rng, (u,)
 
 
 def _antithetic_noise_bits(logits, noise_tensors, noise):
-    (eps,) = noise_tensors
-    threshold, _ = noise.threshold_and_slope(logits)
-    return pt.stack([eps < threshold, -eps < threshold]).astype(logits.dtype)
+    (u,) = noise_tensors
+    p = pt.sigmoid(logits)
+    return pt.stack([u < p, 1 - u < p]).astype(logits.dtype)
 
 
 def _antithetic_noise_gradient(logits, noise_tensors, fvals, noise):
-    (eps,) = noise_tensors
+    # 1/2 [f(b) score(eps) + f(b') score(-eps)] dc/dphi, with score(-eps) = -score(eps).
+    (u,) = noise_tensors
     _, slope = noise.threshold_and_slope(logits)
-    first = fvals[0][..., None] * noise.score(eps)
-    reflected = fvals[1][..., None] * noise.score(-eps)
-    return 0.5 * (first + reflected) * slope
+    return 0.5 * (fvals[0] - fvals[1])[..., None] * noise.score_at_quantile(u) * slope
 
 
 # --- ARM and DisARM share the uniform w and its partner 1 - w

@@ -18,6 +18,8 @@ import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 from pytensor.tensor.variable import TensorVariable
 
+from pmcgrad.estimators import streams
+
 __all__ = [
     "NoiseDistribution",
     "get_noise",
@@ -56,6 +58,9 @@ class NoiseDistribution:
     # form avoids the clipping (logistic noise: the threshold is phi itself).
     threshold: Expr | None = None
     threshold_slope: Expr | None = None
+    # Optional d/dx log pdf(x) at x = F^-1(u), as a function of u, when a closed form avoids
+    # the inverse CDF (logistic noise: 1 - 2u). The estimators draw u and score it.
+    quantile_score: Expr | None = None
 
     def inverse_cdf(self, u: TensorVariable) -> TensorVariable:
         """``F^-1(u)``, elementwise."""
@@ -71,6 +76,12 @@ class NoiseDistribution:
         dlog = pytensor.grad(pt.log(self.pdf(x)).sum(), x)
         return graph_replace(dlog, {x: eps}, strict=False)
 
+    def score_at_quantile(self, u: TensorVariable) -> TensorVariable:
+        """``d/dx log pdf(x)`` at ``x = F^-1(u)``, elementwise."""
+        if self.quantile_score is not None:
+            return self.quantile_score(u)
+        return self.score(self.inverse_cdf(u))
+
     def threshold_and_slope(self, logits: TensorVariable) -> tuple[TensorVariable, TensorVariable]:
         """``c = F^-1(sigmoid(phi))`` and ``dc/dphi = p (1 - p) / pdf(c)``, elementwise."""
         if self.threshold is not None and self.threshold_slope is not None:
@@ -81,13 +92,15 @@ class NoiseDistribution:
         c = self.inverse_cdf(p)
         return c, p * (1 - p) / self.pdf(c)
 
+    def sample_quantile(self, rng, shape, dtype) -> tuple[TensorVariable, TensorVariable]:
+        """Draw the quantile ``u`` of ``eps = F^-1(u)``: ``U(0, 1)`` kept one machine epsilon
+        inside the interval, so that ``F^-1(u)`` stays finite; returns ``(next_rng, u)``."""
+        margin = float(np.finfo(dtype).eps)
+        return streams.uniform(rng, shape, dtype, low=margin, high=1.0 - margin)
+
     def sample(self, rng, shape, dtype) -> tuple[TensorVariable, TensorVariable]:
         """Draw ``eps`` of ``shape`` by inversion; returns ``(next_rng, eps)``."""
-        # Keep u one machine epsilon inside (0, 1) so that F^-1(u) stays finite.
-        margin = float(np.finfo(dtype).eps)
-        next_rng, u = pt.random.uniform(
-            margin, 1.0 - margin, size=shape, rng=rng, dtype=dtype, return_next_rng=True
-        )
+        next_rng, u = self.sample_quantile(rng, shape, dtype)
         return next_rng, self.inverse_cdf(u)
 
 
@@ -124,7 +137,8 @@ def noise_names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-# Logistic noise: F^-1(sigmoid(phi)) = phi exactly, so no clipping; score 1 - 2 sigmoid(x).
+# Logistic noise: F^-1(sigmoid(phi)) = phi exactly, so no clipping; score 1 - 2 sigmoid(x),
+# which is 1 - 2u at x = F^-1(u).
 register_noise(
     NoiseDistribution(
         name="logistic",
@@ -135,6 +149,7 @@ register_noise(
         symmetric=True,
         threshold=lambda phi: phi,
         threshold_slope=pt.ones_like,
+        quantile_score=lambda u: 1 - 2 * u,
     )
 )
 

@@ -14,14 +14,15 @@ from pmcgrad.estimators.base import Estimator, draw_exponential_pair, draw_unifo
 __all__ = ["AR", "EXP_SCORE", "NOISE_SCORE", "UNIFORM_BOUNDARY", "UNIFORM_NAIVE"]
 
 
-# --- exponential pair: b = 1{e^phi e1 > e2}, compared in log space so |phi| = 50 cannot overflow
+# --- exponential pair: b = 1{e^phi e1 > e2}. Compared as a product: e1, e2 > 0, so an e^phi
+# that overflows to inf (or underflows to 0) still gives the right bit, and no log is needed.
 def _exp_draw(rng, shape, dtype, noise):
     return draw_exponential_pair(rng, shape, dtype)
 
 
 def _exp_bits(logits, noise_tensors, noise):
     e1, e2 = noise_tensors
-    return (logits + pt.log(e1) > pt.log(e2)).astype(logits.dtype)[None]
+    return (pt.exp(logits) * e1 > e2).astype(logits.dtype)[None]
 
 
 def _exp_score_gradient(logits, noise_tensors, fvals, noise):
@@ -30,23 +31,23 @@ def _exp_score_gradient(logits, noise_tensors, fvals, noise):
     return fvals[0][..., None] * (e1 - 1)
 
 
-# --- arbitrary continuous noise: b = 1{eps < c(phi)}, c = F^-1(sigmoid(phi))
+# --- arbitrary continuous noise: b = 1{eps < c(phi)}, c = F^-1(sigmoid(phi)). The draw is the
+# uniform u with eps = F^-1(u): then b = 1{u < p} exactly, and only the score needs eps.
 def _noise_draw(rng, shape, dtype, noise):
-    rng, eps = noise.sample(rng, shape, dtype)
-    return rng, (eps,)
+    rng, u = noise.sample_quantile(rng, shape, dtype)
+    return rng, (u,)
 
 
 def _noise_bits(logits, noise_tensors, noise):
-    (eps,) = noise_tensors
-    threshold, _ = noise.threshold_and_slope(logits)
-    return (eps < threshold).astype(logits.dtype)[None]
+    (u,) = noise_tensors
+    return (u < pt.sigmoid(logits)).astype(logits.dtype)[None]
 
 
 def _noise_score_gradient(logits, noise_tensors, fvals, noise):
     # t = eps - c(phi) has density pdf(t + c); d/dphi log pdf(t + c) = (log pdf)'(eps) dc/dphi.
-    (eps,) = noise_tensors
+    (u,) = noise_tensors
     _, slope = noise.threshold_and_slope(logits)
-    return fvals[0][..., None] * noise.score(eps) * slope
+    return fvals[0][..., None] * noise.score_at_quantile(u) * slope
 
 
 # --- uniform with a moving boundary (seed Note 1, MATH.md correction 2)
@@ -64,11 +65,12 @@ def _uniform_sample_bits(logits, noise_tensors):
 def _uniform_boundary_bits(logits, noise_tensors, noise):
     # Group 0 is b itself; group 1 + i is b with coordinate i forced to 0, the boundary
     # term's f(b_{-i}, 0). In k dimensions that is k extra evaluations, not one.
+    # One broadcast product builds all 1 + k groups, so the (1 + k) S k bits are written once.
     bits = _uniform_sample_bits(logits, noise_tensors)
     k = bits.shape[-1]
-    keep = 1 - pt.eye(k, dtype=logits.dtype)  # [k, k]: row i zeroes coordinate i
-    keep = keep.reshape((k,) + (1,) * (bits.ndim - 1) + (k,))  # [k, 1, ..., 1, k]
-    return pt.concatenate([bits[None], bits[None] * keep], axis=0)  # [1 + k, S, ..., k]
+    keep = 1 - pt.eye(k + 1, k, k=-1, dtype=logits.dtype)  # [1 + k, k]: row 1 + i zeroes i
+    keep = keep.reshape((k + 1,) + (1,) * (bits.ndim - 1) + (k,))  # [1 + k, 1, ..., 1, k]
+    return bits[None] * keep  # [1 + k, S, ..., k]
 
 
 def _uniform_boundary_gradient(logits, noise_tensors, fvals, noise):

@@ -49,7 +49,7 @@ class EstimateFunction:
         if logits.ndim != 2 or logits.shape[1] != self.k:
             raise ValueError(f"logits must have shape (R, {self.k}), got {logits.shape}")
         if seed is not None:
-            self._rng.set_value(np.random.default_rng(seed), borrow=True)
+            self._rng.set_value(pmcgrad.streams.stream_state(seed), borrow=True)
         per_row = max(1, self.evaluations * self.k)
         chunk = max(1, _MAX_ELEMENTS_PER_CALL // per_row)
         parts = [

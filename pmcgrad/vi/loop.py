@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress, TextColumn
 from threadpoolctl import threadpool_limits
 
+from pmcgrad.estimators import streams
 from pmcgrad.ops import compile as compile_with_rng_updates
 from pmcgrad.vi.family import bernoulli_entropy
 from pmcgrad.vi.result import FitResult
@@ -183,13 +184,11 @@ def _final_elbo_samples(structure, family, logits, draws, rngs, starts):
     entropy = pt.zeros((starts,))
     bits = reals = None
     if logits is not None:
-        _, u = pt.random.uniform(size=(draws, starts, structure.n_bits), rng=bits_rng,
-                                 return_next_rng=True)
+        _, u = streams.uniform(bits_rng, (draws, starts, structure.n_bits), "float64")
         bits = (u < pt.sigmoid(logits)).astype("float64")  # [F, M, K]
         entropy = entropy + bernoulli_entropy(logits).sum(-1)
     if family is not None:
-        _, eps = pt.random.normal(size=(draws, starts, structure.n_reals), rng=gauss_rng,
-                                  return_next_rng=True)
+        _, eps = streams.normal(gauss_rng, (draws, starts, structure.n_reals), "float64")
         given = bits if family.conditional else None
         reals = family.draw(eps, given).reshape((batch, -1))
         # E[-log q(theta | z) | z] = H[q(theta | z)]: unbiased, with less noise.

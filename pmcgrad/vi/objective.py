@@ -16,7 +16,7 @@ from typing import NamedTuple
 import pytensor.tensor as pt
 from pytensor.tensor.variable import TensorVariable
 
-from pmcgrad.estimators import Estimator
+from pmcgrad.estimators import Estimator, streams
 from pmcgrad.ops import expectation
 from pmcgrad.vi.family import GaussianFamily, bernoulli_entropy
 from pmcgrad.vi.model import ModelStructure
@@ -46,15 +46,14 @@ def build_elbo(
     """The ELBO per start, with the named estimator on ``E_q(z)[log p]``.
 
     ``logits (M, K)`` or ``None`` without Bernoulli latents; ``family`` ``None`` without
-    continuous latents. ``rngs`` are three shared RNGs: the bits', the Gaussian noise's and
+    continuous latents. ``rngs`` are three random streams: the bits', the Gaussian noise's and
     the minibatch rows'. ``minibatch``: rows of the local dim per step (local latents only).
     """
     bits_rng, gauss_rng, rows_rng = rngs
     n_reals, n_bits = structure.n_reals, structure.n_bits
     eps = None
     if n_reals:
-        _, eps = pt.random.normal(size=(samples, starts, n_reals), rng=gauss_rng,
-                                  return_next_rng=True)  # [S, M, D]
+        _, eps = streams.normal(gauss_rng, (samples, starts, n_reals), "float64")  # [S, M, D]
 
     if logits is None:
         theta = family.draw(eps, None)
@@ -67,7 +66,7 @@ def build_elbo(
     rows = None
     if minibatch is not None:
         # A uniformly random set of `minibatch` rows, without replacement, every step.
-        _, u = pt.random.uniform(size=(local.rows,), rng=rows_rng, return_next_rng=True)
+        _, u = streams.uniform(rows_rng, (local.rows,), "float64")
         rows = pt.argsort(u)[:minibatch]
         k_row = local.row_index.shape[1]
     bit_shape = (n_bits,) if rows is None else (minibatch, k_row)

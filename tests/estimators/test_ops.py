@@ -224,22 +224,7 @@ def isolated_registries(monkeypatch):
 def test_user_registered_estimator_is_usable_and_unbiased():
     """A user's own estimator (REINFORCE with a constant baseline) registers and is unbiased."""
 
-    def draw(rng, shape, dtype, noise):
-        rng, u = pt.random.uniform(size=shape, rng=rng, dtype=dtype, return_next_rng=True)
-        return rng, (u,)
-
-    def bits(logits, noise_tensors, noise):
-        return (noise_tensors[0] < pt.sigmoid(logits)).astype(logits.dtype)[None]
-
-    def gradient(logits, noise_tensors, fvals, noise):
-        b = bits(logits, noise_tensors, noise)[0]
-        return (fvals[0] - 1.0)[..., None] * (b - pt.sigmoid(logits))  # constant baseline 1
-
-    mine = Estimator(
-        name="reinforce_baseline_one", op_name="ReinforceBaselineOne", family="score",
-        unbiased=True, formula="(f(b) - 1) (b - p)", reference="test", draw=draw, bits=bits,
-        gradient=gradient,
-    )
+    mine = _reinforce_baseline_one(pmcgrad.streams.uniform)
     pmcgrad.register_estimator(mine)
     assert "reinforce_baseline_one" in pmcgrad.estimator_names()
     k = 3
@@ -252,6 +237,48 @@ def test_user_registered_estimator_is_usable_and_unbiased():
     assert np.all(np.abs(g.mean(axis=0) - exact_table_gradient(table, logits)) < 4 * se)
     with pytest.raises(ValueError, match="already registered"):
         pmcgrad.register_estimator(mine)
+
+
+def _reinforce_baseline_one(uniform) -> Estimator:
+    """REINFORCE with a constant baseline, drawing its uniforms with ``uniform``."""
+
+    def draw(rng, shape, dtype, noise):
+        rng, u = uniform(rng, shape, dtype)
+        return rng, (u,)
+
+    def bits(logits, noise_tensors, noise):
+        return (noise_tensors[0] < pt.sigmoid(logits)).astype(logits.dtype)[None]
+
+    def gradient(logits, noise_tensors, fvals, noise):
+        b = bits(logits, noise_tensors, noise)[0]
+        return (fvals[0] - 1.0)[..., None] * (b - pt.sigmoid(logits))  # constant baseline 1
+
+    return Estimator(
+        name="reinforce_baseline_one", op_name="ReinforceBaselineOne", family="score",
+        unbiased=True, formula="(f(b) - 1) (b - p)", reference="test", draw=draw, bits=bits,
+        gradient=gradient,
+    )
+
+
+def test_an_estimator_drawing_with_pytensor_random_variables_needs_a_generator_rng():
+    """A draw written with ``pt.random`` works on a shared Generator and, on pmcgrad's default
+    stream, fails with a message that says what to do."""
+
+    def pytensor_uniform(rng, shape, dtype):
+        return pt.random.uniform(size=shape, rng=rng, dtype=dtype, return_next_rng=True)
+
+    mine = _reinforce_baseline_one(pytensor_uniform)
+    k = 3
+    table = np.random.default_rng(2).normal(size=2**k)
+    logits = pt.constant(np.array([0.4, -1.0, 1.0]))
+    generator = pytensor.shared(np.random.default_rng(3))
+    draws = pmcgrad.gradient_samples(table_function(table, k), logits, mine, samples=4,
+                                     rng=generator)
+    step = pmcgrad.compile([], draws.gradients)
+    assert not np.array_equal(step(), step())  # the Generator advances between calls
+    expected = r"draw failed on pmcgrad's random stream.*pmcgrad\.streams\.uniform"
+    with pytest.raises(TypeError, match=expected):
+        pmcgrad.gradient_samples(table_function(table, k), logits, mine, samples=4, rng=3)
 
 
 @pytest.mark.usefixtures("isolated_registries")

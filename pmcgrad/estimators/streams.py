@@ -1,0 +1,192 @@
+"""Counter-based random streams: uniform numbers as a hash of (key, counter), inside the graph.
+
+Why not PyTensor's ``RandomVariable``s: under the Numba backend a compiled call that takes a
+NumPy ``Generator`` pays about 20 us to pass it in and back out, whatever the draw's size
+(``benchmarks/estimator_overhead``); at k <= 256 that was most of an estimator's cost. A
+stream is a shared ``uint64`` vector ``(key, counter)``. Number ``i`` of a draw of ``n`` is
+SplitMix64's output for the Weyl state ``key + (counter + i) * gamma`` (Steele, Lea and Flood
+2014), which passes BigCrush; the draw moves the counter on by ``n``. The hash is plain
+elementwise integer arithmetic, so it fuses with the estimator's own loops and gives the same
+numbers under Numba, C and JAX.
+
+Draws on one stream chain: each starts where the previous one built on that stream ended, so
+two estimates in one graph never share noise. :func:`stream_updates` finds, for a compiled
+graph, the furthest state of each stream it used; ``pmcgrad.compile`` applies it.
+
+Every draw function also accepts a PyTensor ``RandomGeneratorType`` variable, and then draws
+with PyTensor's own ``RandomVariable`` (NumPy's algorithms), as earlier versions did.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.compile.builders import OpFromGraph
+from pytensor.graph.traversal import ancestors
+from pytensor.tensor.random.type import RandomGeneratorType
+from pytensor.tensor.variable import TensorVariable
+
+__all__ = [
+    "exponential",
+    "is_stream",
+    "normal",
+    "shared_stream",
+    "stream_state",
+    "stream_updates",
+    "uniform",
+]
+
+_GAMMA = 0x9E3779B97F4A7C15  # SplitMix64's Weyl increment, 2^64 / golden ratio, odd
+_MIX1, _MIX2 = 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+# Random bits kept per float: the largest count whose (m + 1/2) / 2^bits stays below 1 in the
+# dtype, so every number lies strictly inside (0, 1).
+_MANTISSA_BITS = {"float64": 52, "float32": 23}
+
+# Per stream (the shared variable), the state after its latest draw in graphs built so far.
+_LATEST_STATE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def stream_state(seed=None) -> np.ndarray:
+    """The ``(key, counter)`` of a fresh stream from an int seed, a ``SeedSequence``, a NumPy
+    ``Generator`` (one number is drawn from it) or ``None`` (fresh entropy)."""
+    if isinstance(seed, np.random.Generator):
+        key = seed.integers(0, 2**64, dtype=np.uint64)
+    elif seed is None or isinstance(seed, int | np.integer | np.random.SeedSequence):
+        sequence = seed if isinstance(seed, np.random.SeedSequence) else (
+            np.random.SeedSequence(None if seed is None else int(seed)))
+        key = sequence.generate_state(1, dtype=np.uint64)[0]
+    else:
+        raise TypeError(
+            f"rng must be None, an int seed, a numpy Generator or a shared RNG variable; "
+            f"got {type(seed).__name__}"
+        )
+    return np.array([key, 0], dtype=np.uint64)
+
+
+def shared_stream(seed=None, name: str = "pmcgrad_rng") -> pytensor.compile.SharedVariable:
+    """A shared stream variable seeded by :func:`stream_state`."""
+    return pytensor.shared(stream_state(seed), name=name, shape=(2,))
+
+
+def is_stream(variable) -> bool:
+    """Whether ``variable`` is a stream state: a ``uint64`` vector of length 2."""
+    var_type = getattr(variable, "type", None)
+    return (getattr(var_type, "dtype", None) == "uint64"
+            and getattr(var_type, "shape", None) in ((2,), (None,)))
+
+
+class StreamAdvance(OpFromGraph):
+    """``(key, counter) -> (key, counter + n)``: marks a draw, so that :func:`stream_updates`
+    can find it after graph rewrites and clones (it is inlined when compiled)."""
+
+
+def uniform(rng, shape, dtype: str = "float64", low: float = 0.0, high: float = 1.0
+            ) -> tuple[TensorVariable, TensorVariable]:
+    """``U(low, high)`` of ``shape``, strictly inside the interval; returns ``(next_rng, u)``."""
+    if _is_generator(rng):
+        return pt.random.uniform(low, high, size=shape, rng=rng, dtype=dtype,
+                                 return_next_rng=True)
+    next_state, u = _draw_unit(rng, shape, dtype)
+    if (low, high) != (0.0, 1.0):
+        u = pt.cast(low + (high - low) * u, dtype)
+    return next_state, u
+
+
+def exponential(rng, shape, dtype: str = "float64") -> tuple[TensorVariable, TensorVariable]:
+    """``Exp(1)`` of ``shape``, by inversion; returns ``(next_rng, e)``."""
+    if _is_generator(rng):
+        return pt.random.exponential(1.0, size=shape, rng=rng, dtype=dtype,
+                                     return_next_rng=True)
+    next_state, u = _draw_unit(rng, shape, dtype)
+    return next_state, -pt.log(u)
+
+
+def normal(rng, shape, dtype: str = "float64") -> tuple[TensorVariable, TensorVariable]:
+    """Standard normal of ``shape`` (Box-Muller on two uniform draws); ``(next_rng, z)``."""
+    if _is_generator(rng):
+        return pt.random.normal(0.0, 1.0, size=shape, rng=rng, dtype=dtype,
+                                return_next_rng=True)
+    rng, radius = _draw_unit(rng, shape, dtype)
+    next_state, angle = _draw_unit(rng, shape, dtype)
+    z = pt.sqrt(-2.0 * pt.log(radius)) * pt.cos(2.0 * math.pi * angle)
+    return next_state, pt.cast(z, dtype)
+
+
+def stream_updates(outputs) -> dict:
+    """``{stream: its furthest state}`` for each stream that ``outputs`` draw from."""
+    furthest: dict = {}
+    for variable in ancestors(list(outputs)):
+        node = variable.owner
+        if node is None or not isinstance(node.op, StreamAdvance):
+            continue
+        root, depth = _root_and_depth(variable)
+        if root not in furthest or depth > furthest[root][1]:
+            furthest[root] = (variable, depth)
+    return {root: state for root, (state, _) in furthest.items()}
+
+
+def _is_generator(rng) -> bool:
+    return isinstance(getattr(rng, "type", None), RandomGeneratorType)
+
+
+def _root_and_depth(state):
+    depth = 0
+    while state.owner is not None and isinstance(state.owner.op, StreamAdvance):
+        state, depth = state.owner.inputs[0], depth + 1
+    return state, depth
+
+
+def _draw_unit(rng, shape, dtype) -> tuple[TensorVariable, TensorVariable]:
+    """``n = prod(shape)`` numbers in (0, 1) from the state after the stream's latest draw."""
+    if not is_stream(rng):
+        raise TypeError(
+            "a pmcgrad draw needs a stream (pmcgrad.shared_rng(seed)) or a PyTensor shared "
+            f"Generator; got {rng!r} of type {getattr(rng, 'type', type(rng))}"
+        )
+    if dtype not in _MANTISSA_BITS:
+        raise TypeError(f"uniform draws are float32 or float64, got dtype {dtype!r}")
+    root, _ = _root_and_depth(rng)
+    start = _LATEST_STATE.get(root, rng)
+    shape = tuple(shape)
+    n = pt.prod(pt.as_tensor_variable([pt.as_tensor_variable(s) for s in shape]))
+    n = pt.cast(n, "uint64")
+    next_state = _advance(start, n)
+    _LATEST_STATE[root] = next_state
+    # The numbers hash the counters just passed, read off next_state, so that the draw is
+    # downstream of it and stream_updates sees every draw a graph makes. A range with symbolic
+    # ends also keeps PyTensor from folding arange(n) into a constant array of n numbers.
+    counter = pt.arange(next_state[1] - n, next_state[1], dtype="uint64")
+    hashed = _splitmix64(next_state[0] + _times(counter, _GAMMA))
+    bits = _MANTISSA_BITS[dtype]
+    mantissa = hashed // _u64(2 ** (64 - bits))
+    u = (mantissa.astype(dtype) + np.asarray(0.5, dtype)) * np.asarray(2.0**-bits, dtype)
+    return next_state, u.reshape(shape)
+
+
+def _advance(state, n):
+    inner_state = state.type()
+    inner_n = pt.scalar(dtype="uint64")
+    advanced = pt.inc_subtensor(inner_state[1], inner_n)
+    op = StreamAdvance([inner_state, inner_n], [advanced], inline=True, name="StreamAdvance")
+    return op(state, n)
+
+
+def _splitmix64(z):
+    z = _times(z ^ (z // _u64(2**30)), _MIX1)
+    z = _times(z ^ (z // _u64(2**27)), _MIX2)
+    return z ^ (z // _u64(2**31))
+
+
+def _times(z, constant: int):
+    """``z * constant mod 2^64``. The constant goes in as 32-bit halves: PyTensor's rewrites
+    round a ``uint64`` constant above 2^53 through float64 (seen in PyTensor 3.3)."""
+    low, high = constant & 0xFFFFFFFF, constant >> 32
+    return z * _u64(low) + (z * _u64(high)) * _u64(2**32)
+
+
+def _u64(value: int):
+    return pt.constant(np.uint64(value), dtype="uint64")

@@ -1,0 +1,110 @@
+"""The counter-based random streams: exact SplitMix64 numbers, their laws, chaining, updates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytensor
+import pytest
+from scipy import stats
+
+import pmcgrad
+from pmcgrad.estimators import streams
+
+GAMMA, MIX1, MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+
+
+def splitmix64_uniforms(key: int, counter: int, n: int, bits: int = 52) -> np.ndarray:
+    """The reference: SplitMix64 written with NumPy's shifts, ``(m + 1/2) / 2^bits``."""
+    u64 = np.uint64
+    with np.errstate(over="ignore"):
+        z = u64(key) + (u64(counter) + np.arange(n, dtype=u64)) * u64(GAMMA)
+        z = (z ^ (z >> u64(30))) * u64(MIX1)
+        z = (z ^ (z >> u64(27))) * u64(MIX2)
+        z = z ^ (z >> u64(31))
+    return ((z >> u64(64 - bits)).astype(np.float64) + 0.5) * 2.0**-bits
+
+
+@pytest.mark.parametrize("mode", ["NUMBA", "CVM"])
+def test_uniforms_are_splitmix64_bit_for_bit_and_the_counter_advances(mode):
+    stream = pmcgrad.shared_rng(5)
+    key = int(stream.get_value()[0])
+    _, u = streams.uniform(stream, (3, 7), "float64")
+    draw = pmcgrad.compile([], u, mode=mode)
+    first, second = draw(), draw()
+    np.testing.assert_array_equal(first.ravel(), splitmix64_uniforms(key, 0, 21))
+    np.testing.assert_array_equal(second.ravel(), splitmix64_uniforms(key, 21, 21))
+    assert stream.get_value()[1] == 42
+
+
+def test_a_plain_pytensor_function_repeats_its_draws():
+    """Only pmcgrad.compile (or the updates it adds) advances a stream, as the README says."""
+    stream = pmcgrad.shared_rng(1)
+    _, u = streams.uniform(stream, (4,), "float64")
+    plain = pytensor.function([], u)
+    np.testing.assert_array_equal(plain(), plain())
+
+
+def test_two_draws_on_one_stream_chain_and_one_update_covers_both():
+    stream = pmcgrad.shared_rng(2)
+    key = int(stream.get_value()[0])
+    _, a = streams.uniform(stream, (5,), "float64")
+    _, b = streams.uniform(stream, (3,), "float64")
+    draw = pmcgrad.compile([], [a, b])
+    first_a, first_b = draw()
+    np.testing.assert_array_equal(first_a, splitmix64_uniforms(key, 0, 5))
+    np.testing.assert_array_equal(first_b, splitmix64_uniforms(key, 5, 3))
+    second_a, _ = draw()
+    np.testing.assert_array_equal(second_a, splitmix64_uniforms(key, 8, 5))
+
+
+def test_float32_uniforms_stay_strictly_inside_the_unit_interval():
+    stream = pmcgrad.shared_rng(3)
+    _, u = streams.uniform(stream, (200_000,), "float32")
+    values = pmcgrad.compile([], u)()
+    assert values.dtype == np.float32
+    assert values.min() > 0 and values.max() < 1
+    # The extremes the float32 formula can produce are representable and inside (0, 1).
+    assert np.float32(0.5 * 2.0**-23) > 0 and np.float32((2**23 - 0.5) * 2.0**-23) < 1
+
+
+@pytest.mark.parametrize(
+    ("draw", "law"),
+    [
+        (streams.uniform, stats.uniform()),
+        (streams.exponential, stats.expon()),
+        (streams.normal, stats.norm()),
+    ],
+    ids=["uniform", "exponential", "normal"],
+)
+def test_draws_follow_their_law(draw, law):
+    """Kolmogorov-Smirnov at n = 100000 (fixed seed) and the first two moments within 5 SE."""
+    n = 100_000
+    _, x = draw(pmcgrad.shared_rng(11), (n,), "float64")
+    values = pmcgrad.compile([], x)()
+    assert stats.kstest(values, law.cdf).pvalue > 1e-3
+    mean, var = law.mean(), law.var()
+    assert abs(values.mean() - mean) < 5 * np.sqrt(var / n)
+    fourth = law.moment(4) - 4 * mean * law.moment(3) + 6 * mean**2 * law.moment(2) - 3 * mean**4
+    assert abs(values.var() - var) < 5 * np.sqrt((fourth - var**2) / n)
+
+
+def test_seeds_give_independent_looking_streams():
+    """Two seeds' uniforms are uncorrelated (|r| < 5 / sqrt(n)); one seed repeats exactly."""
+    n = 50_000
+
+    def first_draw(seed):
+        _, u = streams.uniform(pmcgrad.shared_rng(seed), (n,), "float64")
+        return pmcgrad.compile([], u)()
+
+    assert abs(np.corrcoef(first_draw(1), first_draw(2))[0, 1]) < 5 / np.sqrt(n)
+    np.testing.assert_array_equal(first_draw(1), first_draw(1))
+
+
+def test_a_generator_seed_and_bad_seeds():
+    state = streams.stream_state(np.random.default_rng(0))
+    assert state.dtype == np.uint64 and state[1] == 0
+    np.testing.assert_array_equal(state, streams.stream_state(np.random.default_rng(0)))
+    with pytest.raises(TypeError, match="rng must be None, an int seed"):
+        pmcgrad.shared_rng("seven")
+    with pytest.raises(TypeError, match="needs a stream"):
+        streams.uniform(pytensor.shared(np.zeros(2)), (3,), "float64")
