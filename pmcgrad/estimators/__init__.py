@@ -6,7 +6,12 @@ One explicit table, in the order of MATH.md. ``register_estimator`` adds a user'
 from __future__ import annotations
 
 from pmcgrad.estimators import streams
-from pmcgrad.estimators.base import FAMILIES, Estimator, draw_exponential_pair, draw_uniform
+from pmcgrad.estimators.base import (
+    FAMILIES,
+    Estimator,
+    draw_exponential_pair_split,
+    draw_uniform,
+)
 from pmcgrad.estimators.coupled import ANTITHETIC_EXP, ANTITHETIC_NOISE, ARM, DISARM
 from pmcgrad.estimators.exact import EXACT, enumerate_bits
 from pmcgrad.estimators.noise import NoiseDistribution, get_noise, noise_names, register_noise
@@ -17,7 +22,7 @@ __all__ = [
     "FAMILIES",
     "Estimator",
     "NoiseDistribution",
-    "draw_exponential_pair",
+    "draw_exponential_pair_split",
     "draw_uniform",
     "enumerate_bits",
     "estimator_names",

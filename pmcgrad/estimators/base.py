@@ -30,7 +30,7 @@ __all__ = [
     "FAMILIES",
     "Estimator",
     "bernoulli_score",
-    "draw_exponential_pair",
+    "draw_exponential_pair_split",
     "draw_uniform",
     "mean_value",
 ]
@@ -113,8 +113,15 @@ def draw_uniform(rng, shape, dtype) -> tuple[TensorVariable, TensorVariable]:
     return streams.uniform(rng, shape, dtype)
 
 
-def draw_exponential_pair(rng, shape, dtype) -> tuple[TensorVariable, NoiseTensors]:
-    """Two independent ``Exp(1)`` draws of ``shape``; returns ``(next_rng, (e1, e2))``."""
-    rng, e1 = streams.exponential(rng, shape, dtype)
-    rng, e2 = streams.exponential(rng, shape, dtype)
-    return rng, (e1, e2)
+def draw_exponential_pair_split(rng, shape, dtype) -> tuple[TensorVariable, NoiseTensors]:
+    """An ``Exp(1)`` pair as ``(s, w)``: ``e1 = s (1 - w)``, ``e2 = s w``.
+
+    ``s = e1 + e2 ~ Gamma(2, 1)`` and ``w = e2 / (e1 + e2) ~ U(0, 1)`` are independent (MATH.md:
+    the AR step conditions on ``w``), so drawing ``s = -log(u1 u2)`` and ``w`` gives exactly the
+    law of two independent exponentials with one logarithm instead of two, and the exponential
+    estimators' bit ``1{e^phi e1 > e2}`` is exactly ``1{w < sigmoid(phi)}``.
+    """
+    rng, u1 = streams.uniform(rng, shape, dtype)
+    rng, u2 = streams.uniform(rng, shape, dtype)
+    rng, share = streams.uniform(rng, shape, dtype)
+    return rng, (-pt.log(u1 * u2), share)

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 import pytensor.tensor as pt
 
-from pmcgrad.estimators.base import Estimator, draw_exponential_pair, draw_uniform
+from pmcgrad.estimators.base import Estimator, draw_exponential_pair_split, draw_uniform
 
 __all__ = ["ANTITHETIC_EXP", "ANTITHETIC_NOISE", "ARM", "DISARM"]
 
 
-# --- the exponential pair and its swap
+# --- the exponential pair and its swap, drawn as (s, w): e1 = s (1 - w), e2 = s w, so
+# b = 1{e^phi e1 > e2} = 1{w < p} and b' = 1{e^phi e2 > e1} = 1{1 - w < p}.
 def _antithetic_exp_draw(rng, shape, dtype, noise):
-    return draw_exponential_pair(rng, shape, dtype)
+    return draw_exponential_pair_split(rng, shape, dtype)
 
 
 def _antithetic_exp_bits(logits, noise_tensors, noise):
-    # Products, not logs: e1, e2 > 0, so an overflowing e^phi still gives the right bits.
-    e1, e2 = noise_tensors
-    scale = pt.exp(logits)
-    first = scale * e1 > e2  # b  = 1{e^phi e1 > e2}
-    swapped = scale * e2 > e1  # b' = 1{e^phi e2 > e1}
-    return pt.stack([first, swapped]).astype(logits.dtype)  # [2, S, ..., k]
+    _, w = noise_tensors
+    p = pt.sigmoid(logits)
+    return pt.stack([w < p, 1 - w < p]).astype(logits.dtype)  # [2, S, ..., k]: b, b'
 
 
 def _antithetic_exp_gradient(logits, noise_tensors, fvals, noise):
-    e1, e2 = noise_tensors
+    s, w = noise_tensors
+    e1, e2 = s * (1 - w), s * w
     return 0.5 * (fvals[0][..., None] * (e1 - 1) + fvals[1][..., None] * (e2 - 1))
 
 

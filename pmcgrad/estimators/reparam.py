@@ -9,26 +9,26 @@ from __future__ import annotations
 
 import pytensor.tensor as pt
 
-from pmcgrad.estimators.base import Estimator, draw_exponential_pair, draw_uniform
+from pmcgrad.estimators.base import Estimator, draw_exponential_pair_split, draw_uniform
 
 __all__ = ["AR", "EXP_SCORE", "NOISE_SCORE", "UNIFORM_BOUNDARY", "UNIFORM_NAIVE"]
 
 
-# --- exponential pair: b = 1{e^phi e1 > e2}. Compared as a product: e1, e2 > 0, so an e^phi
-# that overflows to inf (or underflows to 0) still gives the right bit, and no log is needed.
+# --- exponential pair: b = 1{e^phi e1 > e2}. Drawn as (s, w) with e1 = s (1 - w), e2 = s w
+# (draw_exponential_pair_split), so b = 1{w < p} exactly, even where e^phi overflows.
 def _exp_draw(rng, shape, dtype, noise):
-    return draw_exponential_pair(rng, shape, dtype)
+    return draw_exponential_pair_split(rng, shape, dtype)
 
 
 def _exp_bits(logits, noise_tensors, noise):
-    e1, e2 = noise_tensors
-    return (pt.exp(logits) * e1 > e2).astype(logits.dtype)[None]
+    _, w = noise_tensors
+    return (w < pt.sigmoid(logits)).astype(logits.dtype)[None]
 
 
 def _exp_score_gradient(logits, noise_tensors, fvals, noise):
     # d/dphi log p_phi(t1) with t1 = e^phi e1 ~ Exp(e^-phi): -1 + e^-phi t1 = e1 - 1.
-    e1, _ = noise_tensors
-    return fvals[0][..., None] * (e1 - 1)
+    s, w = noise_tensors
+    return fvals[0][..., None] * (s * (1 - w) - 1)
 
 
 # --- arbitrary continuous noise: b = 1{eps < c(phi)}, c = F^-1(sigmoid(phi)). The draw is the

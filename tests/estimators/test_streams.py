@@ -108,3 +108,19 @@ def test_a_generator_seed_and_bad_seeds():
         pmcgrad.shared_rng("seven")
     with pytest.raises(TypeError, match="needs a stream"):
         streams.uniform(pytensor.shared(np.zeros(2)), (3,), "float64")
+
+
+def test_the_split_exponential_pair_is_two_independent_exponentials():
+    """``(s (1 - w), s w)`` from ``draw_exponential_pair_split``: each Exp(1) by KS, their
+    correlation within 5 / sqrt(n) of 0, and ``1{e^phi e1 > e2} = 1{w < sigmoid(phi)}``."""
+    from pmcgrad.estimators import draw_exponential_pair_split
+
+    n = 100_000
+    _, (s, w) = draw_exponential_pair_split(pmcgrad.shared_rng(12), (n,), "float64")
+    total, share = pmcgrad.compile([], [s, w])()
+    e1, e2 = total * (1 - share), total * share
+    for e in (e1, e2):
+        assert stats.kstest(e, stats.expon().cdf).pvalue > 1e-3
+    assert abs(np.corrcoef(e1, e2)[0, 1]) < 5 / np.sqrt(n)
+    phi = 0.7
+    np.testing.assert_array_equal(np.exp(phi) * e1 > e2, share < 1 / (1 + np.exp(-phi)))
