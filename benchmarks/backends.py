@@ -3,12 +3,13 @@ importable, JAX backends: are the numbers right, and how do the times compare?
 
 Correctness (the module raises, so exits non-zero, when a backend is wrong), on the toy f with
 random logits:
-- Numba and C draw with NumPy's ``Generator`` algorithms from the same seed, so they must give
-  the same numbers call for call (to 1e-9).
-- JAX turns the seed into a JAX key and draws other numbers, so for every backend the mean
-  gradient over many calls must lie within 4 standard errors of the closed-form gradient
-  (``uniform_naive``: of its own biased mean, ``(1 - p) E[f]``), the mean value within 4 SE of
-  ``E[f]``, and the mean gradients of backends with different streams within 4 SE of each other.
+- Every backend draws from pmcgrad's counter-based stream (SplitMix64 computed in the graph,
+  ``pmcgrad.estimators.streams``), so from the same seed Numba, C and JAX must give the same
+  numbers call for call (to 1e-9).
+- For every backend the mean gradient over many calls must lie within 4 standard errors of the
+  closed-form gradient (``uniform_naive``: of its own biased mean, ``(1 - p) E[f]``), and the
+  mean value within 4 SE of ``E[f]``. Backends on different random streams (a shared PyTensor
+  ``Generator`` under JAX) would be compared by their means, within 4 SE of each other.
 
 Timing: the ratio of each backend's value-and-gradient call to Numba's, side by side.
 
@@ -47,7 +48,7 @@ __all__ = ["BackendError", "check_backends", "jax_available", "main", "throughpu
 
 Z_LIMIT = 4.0
 SAME_NUMBERS_TOLERANCE = 1e-9
-SHARED_RNG_MODES = ("NUMBA", "CVM")  # both run NumPy's Generator algorithms on its state
+SHARED_RNG_MODES = ("NUMBA", "CVM", "JAX")  # all three compute pmcgrad's stream in the graph
 CHECK_K, CHECK_SAMPLES, CHECK_CALLS = 8, 32, 400
 TIMING_K, TIMING_SAMPLES, EXACT_TIMING_K = 1024, 32, 12
 QUICK = {"k": 4, "calls": 100, "timing_k": 8, "estimators": ("reinforce_loo", "disarm")}
@@ -108,7 +109,7 @@ def check_backends(modes: Sequence[str], estimators: Sequence[str], *, k: int = 
                                            np.abs(values_1 - values_2).max()))
                     record(f"backend_same_numbers_max_abs_diff[{second} vs {first},{name}]",
                            difference, SAME_NUMBERS_TOLERANCE, "abs",
-                           "same seed, same NumPy Generator stream: must match call for call")
+                           "same seed, same pmcgrad stream: must match call for call")
                 else:
                     se = np.hypot(_se(gradients_1), _se(gradients_2))
                     record(f"backend_means_max_z[{second} vs {first},{name}]",

@@ -157,14 +157,32 @@ def _draw_unit(rng, shape, dtype) -> tuple[TensorVariable, TensorVariable]:
     next_state = _advance(start, n)
     _LATEST_STATE[root] = next_state
     # The numbers hash the counters just passed, read off next_state, so that the draw is
-    # downstream of it and stream_updates sees every draw a graph makes. A range with symbolic
-    # ends also keeps PyTensor from folding arange(n) into a constant array of n numbers.
-    counter = pt.arange(next_state[1] - n, next_state[1], dtype="uint64")
+    # downstream of it and stream_updates sees every draw a graph makes.
+    counter = _flat_index(next_state[1] - n, shape)
     hashed = _splitmix64(next_state[0] + _times(counter, _GAMMA))
     bits = _MANTISSA_BITS[dtype]
     mantissa = hashed // _u64(2 ** (64 - bits))
     u = (mantissa.astype(dtype) + np.asarray(0.5, dtype)) * np.asarray(2.0**-bits, dtype)
-    return next_state, u.reshape(shape)
+    return next_state, u
+
+
+def _flat_index(base, shape):
+    """``base`` plus the row-major position of every element of ``shape``, axis by axis.
+
+    Not ``base + arange(n).reshape(shape)``: PyTensor would fold the range into a constant of n
+    numbers (a Numba function holding a constant above 1 MB cannot be cached on disk), and
+    JAX accepts only constant ranges. Adding one range per axis to the symbolic base keeps
+    every constant as short as an axis; the sums happen in the fused loop.
+    """
+    index, stride = pt.cast(base, "uint64"), None
+    for axis in reversed(range(len(shape))):
+        size = pt.as_tensor_variable(shape[axis])
+        positions = pt.arange(size).astype("uint64")
+        if stride is not None:
+            positions = positions * stride
+        index = pt.shape_padright(positions, len(shape) - 1 - axis) + index
+        stride = pt.cast(size, "uint64") if stride is None else stride * pt.cast(size, "uint64")
+    return index
 
 
 def _advance(state, n):
