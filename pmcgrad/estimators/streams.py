@@ -158,12 +158,14 @@ def _draw_unit(rng, shape, dtype) -> tuple[TensorVariable, TensorVariable]:
     _LATEST_STATE[root] = next_state
     # The numbers hash the counters just passed, read off next_state, so that the draw is
     # downstream of it and stream_updates sees every draw a graph makes.
-    counter = _flat_index(next_state[1] - n, shape)
+    # The hash runs on the flattened counters: PyTensor fuses the whole chain into one loop
+    # over a 1-d input, but splits it into many loops when the input broadcasts.
+    counter = _flat_index(next_state[1] - n, shape).reshape((-1,))
     hashed = _splitmix64(next_state[0] + _times(counter, _GAMMA))
     bits = _MANTISSA_BITS[dtype]
     mantissa = hashed // _u64(2 ** (64 - bits))
     u = (mantissa.astype(dtype) + np.asarray(0.5, dtype)) * np.asarray(2.0**-bits, dtype)
-    return next_state, u
+    return next_state, u.reshape(shape)
 
 
 def _flat_index(base, shape):
