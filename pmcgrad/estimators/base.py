@@ -121,7 +121,5 @@ def draw_exponential_pair_split(rng, shape, dtype) -> tuple[TensorVariable, Nois
     law of two independent exponentials with one logarithm instead of two, and the exponential
     estimators' bit ``1{e^phi e1 > e2}`` is exactly ``1{w < sigmoid(phi)}``.
     """
-    rng, u1 = streams.uniform(rng, shape, dtype)
-    rng, u2 = streams.uniform(rng, shape, dtype)
-    rng, share = streams.uniform(rng, shape, dtype)
-    return rng, (-pt.log(u1 * u2), share)
+    rng, u = streams.uniform(rng, (3, *shape), dtype)  # one draw: one hashing loop
+    return rng, (-pt.log(u[0] * u[1]), u[2])
