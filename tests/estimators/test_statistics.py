@@ -105,6 +105,11 @@ CLOSED_FORM_VARIANCE = {
     "reinforce_loo": (1 - 2 * T) ** 2 / 16,  # the S = 2 average
     "arm": (1 - 2 * T) ** 2 / 48,
     "disarm": 0.0,
+    # Derived here: at phi = 0, b = 1{e1 > e2}; E[(e1 - 1)^2 1{e1 > e2}] = 1 - 1/4 = 3/4 and
+    # E[(e1 - 1)^2 1{e1 < e2}] = int (x - 1)^2 e^-2x dx = 1/4. The swap's partner is 1 - b with
+    # weight e2 - 1, and E[(e1 - 1)(e2 - 1)] = 0, so antithetic_exp halves the second moment.
+    "exp_score": 0.75 * (1 - T) ** 4 + 0.25 * T**4 - ((1 - 2 * T) / 4) ** 2,
+    "antithetic_exp": 0.5 * (0.75 * (1 - T) ** 4 + 0.25 * T**4) - ((1 - 2 * T) / 4) ** 2,
 }
 
 
