@@ -2,11 +2,14 @@
 
 Reference inclusion probabilities come from one long ``pm.sample`` run, cached under
 ``benchmarks/out/``. Then, in this process:
-- pmcgrad.fit (bit-conditioned family, DisARM) runs until its max PIP error against the
-  reference is below 0.05 (checked every 100 steps); its wall time counts compilation.
-- pm.sample runs with a growing number of draws (tuning included) until its max PIP error
-  reaches the same 0.05; each attempt's full wall time counts.
-The ratio pm.sample time / pmcgrad time is the figure; the target is at least 5. Both run
+- pmcgrad.fit (bit-conditioned family, DisARM, its default settings) runs until its max PIP
+  error against the reference is below 0.05 (checked every 100 steps, when a callback stops
+  it); the time is the whole ``pmcgrad.fit`` call: compilation, steps and the final ELBO.
+- pm.sample runs with a growing number of draws (100, 200, 400, ...; 500 tuning steps) until
+  its max PIP error reaches the same 0.05; the time is that attempt's whole ``pm.sample`` call.
+Both are warmed up first (one tiny untimed run each), so that both load their compiled code
+from the disk cache. The ratio pm.sample time / pmcgrad time is the figure; the target is at
+least 5. Both run
 with one BLAS thread (pmcgrad.fit's default), and pm.sample runs its chains one after another
 on one core, so neither gains from the other's parallelism.
 
@@ -52,35 +55,35 @@ def reference_inclusion(spike_slab) -> np.ndarray:
 
 
 def pmcgrad_time_to_accuracy(spike_slab, reference, max_steps=30_000) -> tuple[float, float]:
-    """Wall seconds (compile included) until max |PIP - reference| < TARGET; and the error."""
-    start = time.perf_counter()
+    """Wall seconds of the whole fit call, stopped once max |PIP - reference| < TARGET; and
+    the error of the returned result (inf seconds if it never got there)."""
     reached = {}
 
     def check(result, hist, step):
         if step % 100 == 0:
             error = np.abs(result.inclusion_probabilities_starts[0] - reference).max()
             if error < TARGET:
-                reached["seconds"] = time.perf_counter() - start
-                reached["error"] = error
+                reached["step"] = step
                 raise StopIteration(f"max PIP error {error:.3f} at step {step}")
 
     with spike_slab_model(spike_slab):
+        start = time.perf_counter()
         result = pmcgrad.fit(max_steps, estimator="disarm", family="bit_conditioned",
                              random_seed=1, progressbar=False, callbacks=[check])
-    if not reached:
-        error = np.abs(result.inclusion_probabilities["z"].values - reference).max()
-        return np.inf, error
-    return reached["seconds"], reached["error"]
+        seconds = time.perf_counter() - start
+    error = np.abs(result.inclusion_probabilities["z"].values - reference).max()
+    print(f"  pmcgrad.fit: stopped at step {reached.get('step', max_steps)}")
+    return (seconds if reached else np.inf), error
 
 
 def mcmc_time_to_accuracy(spike_slab, reference) -> tuple[float, float, int]:
     """Wall seconds of the first pm.sample run (draws doubling) within TARGET; error; draws."""
-    for draws in [250, 500, 1000, 2000, 4000]:
-        start = time.perf_counter()
+    for draws in [100, 200, 400, 800, 1600, 3200]:
         with spike_slab_model(spike_slab):
+            start = time.perf_counter()
             idata = pm.sample(draws=draws, tune=500, chains=2, cores=1, random_seed=7,
                               progressbar=False, compute_convergence_checks=False)
-        seconds = time.perf_counter() - start
+            seconds = time.perf_counter() - start
         error = np.abs(idata.posterior["z"].mean(("chain", "draw")).values - reference).max()
         print(f"  pm.sample draws={draws}: {seconds:.1f} s, max PIP error {error:.3f}")
         if error < TARGET:
@@ -93,9 +96,20 @@ def main():
         run()
 
 
+def warm_up(spike_slab) -> None:
+    """One tiny untimed run of each, so that both timed runs load their compiled code from
+    Numba's disk cache rather than one of them paying for the first compilation."""
+    with spike_slab_model(spike_slab):
+        pmcgrad.fit(1, estimator="disarm", family="bit_conditioned", progressbar=False,
+                    final_samples=10)
+        pm.sample(draws=10, tune=10, chains=1, cores=1, progressbar=False,
+                  compute_convergence_checks=False)
+
+
 def run():
     spike_slab = data()
     reference = reference_inclusion(spike_slab)
+    warm_up(spike_slab)
     vi_seconds, vi_error = pmcgrad_time_to_accuracy(spike_slab, reference)
     print(f"pmcgrad.fit: {vi_seconds:.1f} s to max PIP error {vi_error:.3f}")
     mcmc_seconds, mcmc_error, draws = mcmc_time_to_accuracy(spike_slab, reference)
