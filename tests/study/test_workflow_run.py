@@ -162,6 +162,11 @@ def test_interrupted_run_finishes_the_rest(tiny):
             break
         for path in [*present, table]:
             path.unlink(missing_ok=True)
+    assert len(present) < len(originals), (
+        "every job finished despite the interrupt, three times; the test process had SIGINT "
+        f"handler {signal.getsignal(signal.SIGINT)} and blocked signals "
+        f"{signal.pthread_sigmask(signal.SIG_BLOCK, [])}"
+    )
     newest = max(present, key=lambda path: path.stat().st_mtime_ns)
     finished = {path: path.stat().st_mtime_ns for path in present if path != newest}
     assert finished and len(present) < len(originals), "interrupt came too early or too late"
@@ -176,12 +181,20 @@ def test_interrupted_run_finishes_the_rest(tiny):
     assert table.read_bytes() == combined
 
 
+def _deliverable_sigint() -> None:
+    """In the child before exec: SIGINT unblocked and at its default, whatever the test
+    process inherited, so that Snakemake installs its Ctrl-C handler."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _interrupt_after_two_outputs(tiny, originals) -> list:
     """Start the gradient jobs on one core, Ctrl-C the run once two outputs exist, and return
     the outputs present after it stopped."""
     process = subprocess.Popen(
         snakemake_command("results/gradient.csv", "--cores", "1"), cwd=tiny,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        preexec_fn=_deliverable_sigint,
     )
     try:
         # With one core the jobs run one after another: once a second output appears, the
