@@ -183,7 +183,9 @@ def test_interrupted_run_finishes_the_rest(tiny):
 
 def _deliverable_sigint() -> None:
     """In the child before exec: SIGINT unblocked and at its default, whatever the test
-    process inherited, so that Snakemake installs its Ctrl-C handler."""
+    process inherited, so that Snakemake installs its Ctrl-C handler. (A shell without job
+    control starts a background command, ``make test &``, with SIGINT ignored; Snakemake would
+    inherit that and run every job to the end.)"""
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
