@@ -63,8 +63,16 @@ def test_float32_uniforms_stay_strictly_inside_the_unit_interval():
     values = pmcgrad.compile([], u)()
     assert values.dtype == np.float32
     assert values.min() > 0 and values.max() < 1
-    # The extremes the float32 formula can produce are representable and inside (0, 1).
-    assert np.float32(0.5 * 2.0**-23) > 0 and np.float32((2**23 - 0.5) * 2.0**-23) < 1
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_extreme_uniforms_each_dtype_can_produce_stay_inside_the_unit_interval(dtype):
+    """``(m + 1/2) / 2^bits`` for the smallest and largest mantissa ``m``, rounded to dtype."""
+    bits = streams._MANTISSA_BITS[dtype]
+    scale = np.asarray(2.0**-bits, dtype)
+    smallest = np.asarray(0.5, dtype) * scale
+    largest = (np.asarray(2**bits - 1, dtype) + np.asarray(0.5, dtype)) * scale
+    assert 0 < smallest and largest < 1
 
 
 @pytest.mark.parametrize(
