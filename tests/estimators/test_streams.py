@@ -96,6 +96,25 @@ def test_draws_follow_their_law(draw, law):
     assert abs(values.var() - var) < 5 * np.sqrt((fourth - var**2) / n)
 
 
+@pytest.mark.parametrize(
+    "shape",
+    [(4, 5), (3, 2**15), "symbolic"],
+    ids=["one-constant-range", "range-per-axis", "size-known-at-run-time"],
+)
+def test_every_way_of_counting_a_draw_gives_the_same_numbers(shape):
+    """Small draws count with one constant range, large or symbolic ones with a range per axis
+    (``streams._flat_index``); both must give SplitMix64's numbers in row-major order."""
+    stream = pmcgrad.shared_rng(8)
+    key = int(stream.get_value()[0])
+    inputs, values = [], ()
+    if shape == "symbolic":
+        rows = pytensor.tensor.iscalar("rows")
+        shape, inputs, values = (rows, 7), [rows], (6,)
+    _, u = streams.uniform(stream, shape, "float64")
+    drawn = pmcgrad.compile(inputs, u)(*values)
+    np.testing.assert_array_equal(drawn.ravel(), splitmix64_uniforms(key, 0, drawn.size))
+
+
 def test_seeds_give_independent_looking_streams():
     """Two seeds' uniforms are uncorrelated (|r| < 5 / sqrt(n)); one seed repeats exactly."""
     n = 50_000
