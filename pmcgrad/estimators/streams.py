@@ -178,7 +178,8 @@ def _flat_index(base, shape):
     A draw of a known size up to ``_CONSTANT_RANGE_LIMIT`` adds one range, which PyTensor
     folds into a constant that fuses into the hashing loop. Larger draws, and draws whose size
     is known only at run time, add one range per axis (:func:`_index_by_axis`): a Numba
-    function holding a constant above 1 MB cannot be cached on disk.
+    function holding a constant above 1 MB cannot be cached on disk. (A 1-d draw's one axis
+    is still one range, so a 1-d draw of more than 2^17 numbers is not cached.)
     """
     base = pt.cast(base, "uint64")
     sizes = [_static_size(size) for size in shape]
