@@ -29,7 +29,9 @@ from pmcgrad.estimators.noise import NoiseDistribution
 __all__ = [
     "FAMILIES",
     "Estimator",
+    "antithetic_bits",
     "bernoulli_score",
+    "bits_below",
     "draw_exponential_pair_split",
     "draw_uniform",
     "mean_value",
@@ -97,6 +99,17 @@ class Estimator:
                 f"estimator {self.name!r} needs a noise distribution symmetric about 0 "
                 f"(its antithetic partner is -eps); {noise.name!r} is not symmetric"
             )
+
+
+def bits_below(u: TensorVariable, logits: TensorVariable) -> TensorVariable:
+    """``1{u < sigmoid(phi)}`` as ``logits``' dtype: ``Bernoulli(p)`` bits from uniforms ``u``."""
+    return (u < pt.sigmoid(logits)).astype(logits.dtype)
+
+
+def antithetic_bits(u: TensorVariable, logits: TensorVariable) -> TensorVariable:
+    """The bits of ``u`` and of its partner ``1 - u``, stacked ``[2, S, ..., k]``."""
+    p = pt.sigmoid(logits)
+    return pt.stack([u < p, 1 - u < p]).astype(logits.dtype)
 
 
 def bernoulli_score(bits: TensorVariable, logits: TensorVariable) -> TensorVariable:

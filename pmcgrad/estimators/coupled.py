@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import pytensor.tensor as pt
 
-from pmcgrad.estimators.base import Estimator, draw_exponential_pair_split, draw_uniform
+from pmcgrad.estimators.base import (
+    Estimator,
+    antithetic_bits,
+    draw_exponential_pair_split,
+    draw_uniform,
+)
 
 __all__ = ["ANTITHETIC_EXP", "ANTITHETIC_NOISE", "ARM", "DISARM"]
 
@@ -22,8 +27,7 @@ def _antithetic_exp_draw(rng, shape, dtype, noise):
 
 def _antithetic_exp_bits(logits, noise_tensors, noise):
     _, w = noise_tensors
-    p = pt.sigmoid(logits)
-    return pt.stack([w < p, 1 - w < p]).astype(logits.dtype)  # [2, S, ..., k]: b, b'
+    return antithetic_bits(w, logits)  # [2, S, ..., k]: b, b'
 
 
 def _antithetic_exp_gradient(logits, noise_tensors, fvals, noise):
@@ -41,8 +45,7 @@ def _antithetic_noise_draw(rng, shape, dtype, noise):
 
 def _antithetic_noise_bits(logits, noise_tensors, noise):
     (u,) = noise_tensors
-    p = pt.sigmoid(logits)
-    return pt.stack([u < p, 1 - u < p]).astype(logits.dtype)
+    return antithetic_bits(u, logits)
 
 
 def _antithetic_noise_gradient(logits, noise_tensors, fvals, noise):
@@ -60,8 +63,7 @@ def _uniform_pair_draw(rng, shape, dtype, noise):
 
 def _uniform_pair_bits(logits, noise_tensors, noise):
     (w,) = noise_tensors
-    p = pt.sigmoid(logits)
-    return pt.stack([w < p, 1 - w < p]).astype(logits.dtype)  # [2, S, ..., k]: b1, b2
+    return antithetic_bits(w, logits)  # [2, S, ..., k]: b1, b2
 
 
 def _arm_gradient(logits, noise_tensors, fvals, noise):

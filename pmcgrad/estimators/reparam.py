@@ -9,7 +9,12 @@ from __future__ import annotations
 
 import pytensor.tensor as pt
 
-from pmcgrad.estimators.base import Estimator, draw_exponential_pair_split, draw_uniform
+from pmcgrad.estimators.base import (
+    Estimator,
+    bits_below,
+    draw_exponential_pair_split,
+    draw_uniform,
+)
 
 __all__ = ["AR", "EXP_SCORE", "NOISE_SCORE", "UNIFORM_BOUNDARY", "UNIFORM_NAIVE"]
 
@@ -22,7 +27,7 @@ def _exp_draw(rng, shape, dtype, noise):
 
 def _exp_bits(logits, noise_tensors, noise):
     _, w = noise_tensors
-    return (w < pt.sigmoid(logits)).astype(logits.dtype)[None]
+    return bits_below(w, logits)[None]
 
 
 def _exp_score_gradient(logits, noise_tensors, fvals, noise):
@@ -40,7 +45,7 @@ def _noise_draw(rng, shape, dtype, noise):
 
 def _noise_bits(logits, noise_tensors, noise):
     (u,) = noise_tensors
-    return (u < pt.sigmoid(logits)).astype(logits.dtype)[None]
+    return bits_below(u, logits)[None]
 
 
 def _noise_score_gradient(logits, noise_tensors, fvals, noise):
@@ -59,7 +64,7 @@ def _uniform_draw(rng, shape, dtype, noise):
 
 def _uniform_sample_bits(logits, noise_tensors):
     (v,) = noise_tensors
-    return (v < pt.sigmoid(logits)).astype(logits.dtype)  # [S, ..., k]
+    return bits_below(v, logits)  # [S, ..., k]
 
 
 def _uniform_boundary_bits(logits, noise_tensors, noise):
@@ -96,7 +101,7 @@ def _uniform_naive_gradient(logits, noise_tensors, fvals, noise):
 # --- ar: condition the exponential score on w = e2 / (e1 + e2) ~ U(0, 1)
 def _ar_bits(logits, noise_tensors, noise):
     (w,) = noise_tensors
-    return (w < pt.sigmoid(logits)).astype(logits.dtype)[None]
+    return bits_below(w, logits)[None]
 
 
 def _ar_gradient(logits, noise_tensors, fvals, noise):

@@ -6,9 +6,7 @@ is biased and is not implemented.
 
 from __future__ import annotations
 
-import pytensor.tensor as pt
-
-from pmcgrad.estimators.base import Estimator, bernoulli_score, draw_uniform
+from pmcgrad.estimators.base import Estimator, bernoulli_score, bits_below, draw_uniform
 
 __all__ = ["REINFORCE", "REINFORCE_LOO"]
 
@@ -20,7 +18,7 @@ def _draw(rng, shape, dtype, noise):
 
 def _bits(logits, noise_tensors, noise):
     (u,) = noise_tensors
-    return (u < pt.sigmoid(logits)).astype(logits.dtype)[None]  # [1, S, ..., k]
+    return bits_below(u, logits)[None]  # [1, S, ..., k]
 
 
 def _reinforce_gradient(logits, noise_tensors, fvals, noise):
