@@ -1,198 +1,243 @@
-"""The optimisation loop: compiled step, progress bar, callbacks, and the non-finite guard."""
+"""The run loop: blocks of compiled steps, the stopping rule, the progress bar, callbacks,
+interrupts, and the guards against non-finite and diverging losses.
+
+Every guard keeps the last good state: a block that produced a non-finite step stopped before
+applying it; a block whose loss diverged is dropped and the state before it is kept; an
+interrupt (Ctrl-C) is answered between blocks, after the block in flight finished, so the
+partial fit is never lost inside compiled code.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
 
 import numpy as np
-import pytensor
-import pytensor.tensor as pt
 from pymc.progress_bar import CustomProgress, default_progress_theme
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 from threadpoolctl import threadpool_limits
 
-from pmcgrad.estimators import streams
-from pmcgrad.ops import compile as compile_with_rng_updates
-from pmcgrad.vi.family import bernoulli_entropy
-from pmcgrad.vi.result import FitResult
+from pmcgrad.vi.convergence import Convergence, answer_change, next_schedule, summarise_window
+from pmcgrad.vi.fitter import Fitter
+from pmcgrad.vi.state import FitState, WindowSums, frozen_arrays
 
-__all__ = ["Runner"]
+__all__ = ["DivergenceError", "FitInterrupted", "NonFiniteError", "run"]
 
 logger = logging.getLogger("pmcgrad.vi")
 
-# Exponential weight of the running gradient-variance diagnostic (about the last 100 steps).
-_VARIANCE_DECAY = 0.99
+# Steps per compiled call at most: long enough that the call's overhead vanishes, short enough
+# that the progress bar moves and an interrupt is answered promptly.
+BLOCK_STEPS = 100
+# A loss this many times its scale above its running best has diverged (the scale is the
+# best loss's size, or 1 nat for a loss near 0).
+DIVERGENCE_FACTOR = 100.0
 
 
-class Runner:
-    """Holds the compiled step and final-ELBO functions of one fit, and runs steps."""
+class NonFiniteError(FloatingPointError):
+    """A step's loss or gradient was not finite. ``error.result`` holds the fit in its last
+    finite state (the failing step was not applied)."""
 
-    def __init__(self, *, elbo_graph, family, logits, structure, optimizer, final_samples,
-                 rngs, starts, blas_threads=1):
-        self.blas_threads = blas_threads
-        params = ([logits] if logits is not None else []) + (
-            list(family.params.values()) if family is not None else []
-        )
-        grads = pytensor.grad(elbo_graph.loss, params)
-        # A step whose loss or gradient is not finite changes nothing (parameters and optimiser
-        # state alike), so the fit always holds its last finite state; `run` then stops.
-        finite = pt.isfinite(elbo_graph.loss)
-        for grad in grads:
-            finite = finite & pt.all(pt.isfinite(grad))
-        updates = {
-            var: pt.switch(finite, new, var) for var, new in optimizer(grads, params).items()
-        }
-        outputs = [-elbo_graph.elbo, finite]
-        if logits is not None:
-            outputs.append(grads[0])
-        self.step = compile_with_rng_updates([], outputs, updates=updates)
-        self._logit_gradient = grads[0] if logits is not None else None
-        self._logit_gradient_fn = None
-        self._final_elbo = compile_with_rng_updates(
-            [], _final_elbo_samples(structure, family, logits, final_samples, rngs, starts)
-        )
-        self._family = family
-        self._draw_reals = None
-        self.has_bits = logits is not None
-        n_bits = structure.n_bits
-        self._grad_mean = np.zeros((starts, n_bits))
-        self._grad_sq = np.zeros((starts, n_bits))
-        self._steps_seen = 0
 
-    @property
-    def gradient_variance(self) -> np.ndarray:
-        """Bias-corrected running variance of each logit gradient, ``(M, K)``."""
-        correction = 1 - _VARIANCE_DECAY ** max(self._steps_seen, 1)
-        mean = self._grad_mean / correction
-        return np.maximum(self._grad_sq / correction - mean**2, 0.0)
+class DivergenceError(FloatingPointError):
+    """The loss grew by orders of magnitude over its running best. ``error.result`` holds
+    the fit in the state before the diverging block."""
 
-    def run(self, result: FitResult, n: int, *, progressbar: bool, callbacks) -> None:
-        """``n`` steps; on a non-finite loss or gradient stop, in the last finite state."""
-        callbacks = list(callbacks or [])
-        done = result.hist_starts.shape[0]
-        starts = result.hist_starts.shape[1]
-        hist = np.concatenate([result.hist_starts, np.full((n, starts), np.nan)])
-        variance = np.concatenate([result.gradient_variance_starts, np.full((n, starts), np.nan)])
-        total = hist.sum(axis=1)  # what callbacks see: the loss summed over starts
-        steps_run = 0
-        with self._blas_limit(), CustomProgress(
-            *Progress.get_default_columns(), TextColumn("{task.fields[loss]}"),
-            console=Console(theme=default_progress_theme), disable=not progressbar,
-        ) as progress:
-            task = progress.add_task("Fitting:", total=n, loss="")
+
+class FitInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a fit; ``error.result`` holds the partial fit (continue it with
+    ``error.result.refine(n)``)."""
+
+
+def run(fitter: Fitter, state: FitState, n: int, *, convergence: Convergence,
+        progressbar: bool, callbacks: Sequence[Callable], callback_every: int,
+        on_divergence: str, blas_threads: int | None, make_result: Callable,
+        progress: CustomProgress | None = None) -> tuple[FitState, str]:
+    """Run up to ``n`` more steps from ``state``; returns the final state and why it stopped
+    (``"converged"``, ``"n"`` or a callback's ``StopIteration`` message)."""
+    target = state.step + n
+    best = _best_loss(state)
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(_blas_limit(blas_threads))
+        guard = stack.enter_context(_InterruptGuard())
+        if progress is None:
+            progress = stack.enter_context(progress_bar(progressbar))
+        task = progress.add_task("Fitting", total=n, loss="")
+        reason = "n"
+        while state.step < target:
+            if state.schedule.converged:
+                reason = "converged"
+                break
+            size = min(target - state.step, BLOCK_STEPS,
+                       convergence.window - state.window.steps,
+                       callback_every - state.step % callback_every)
+            new_state, block = fitter.step(state, size)
+            if not block.finite:
+                raise _attach(NonFiniteError(_non_finite_message(new_state, block.losses)),
+                              make_result(new_state, "non-finite"))
+            loss = new_state.history[state.step :].sum(axis=1)
+            if _diverged(loss, best):
+                message = _divergence_message(state, new_state, fitter, best, loss)
+                if on_divergence == "raise":
+                    raise _attach(DivergenceError(message), make_result(state, "diverged"))
+                logger.warning(message)
+                return state, "diverged"
+            best = min(best, float(np.min(loss)))
+            state = new_state
+            if state.window.steps >= convergence.window:
+                state = close_window(state, convergence, fitter.shift_weight)
+            progress.update(task, completed=state.step - (target - n),
+                            loss=f"Average Loss = {np.mean(loss):,.5g} ({state.schedule.phase})")
             try:
-                for i in range(n):
-                    outputs = self.step()
-                    loss = np.asarray(outputs[0])
-                    if not outputs[1]:  # the step was not applied: the state is the last finite
-                        steps_run = i
-                        error = self._non_finite_error(done + i, loss, hist[: done + i])
-                        error.result = result
-                        raise error
-                    hist[done + i] = loss
-                    total[done + i] = loss.sum()
-                    if self.has_bits:
-                        self._track_gradient(np.asarray(outputs[2]))
-                        variance[done + i] = self.gradient_variance.mean(axis=1)
-                    steps_run = i + 1
-                    progress.update(task, advance=1)
-                    if i % 10 == 0 or i == n - 1:
-                        window = total[max(0, done + i - 999) : done + i + 1]
-                        progress.update(task, loss=f"Average Loss = {np.mean(window):,.5g}")
-                    for callback in callbacks:
-                        callback(result, total[: done + i + 1], done + i + 1)
+                result = make_result(state, "callback") if callbacks else None
+                for callback in callbacks:
+                    callback(result, state.history.sum(axis=1), state.step)
             except StopIteration as stop:
-                logger.info("stopped by a callback: %s", stop)
-            except KeyboardInterrupt:
-                logger.info("interrupted at step %d", done + steps_run)
-            finally:
-                result.hist_starts = hist[: done + steps_run]
-                result.gradient_variance_starts = variance[: done + steps_run]
-                self.finalise(result)
-
-    def logit_gradient_samples(self, draws: int) -> np.ndarray:
-        """``draws`` fresh estimates of the ELBO's gradient for the logits, ``(draws, M, K)``,
-        at the current parameters (no update is applied)."""
-        if self._logit_gradient is None:
-            raise ValueError("the model has no Bernoulli latents, so there are no logits")
-        if self._logit_gradient_fn is None:
-            self._logit_gradient_fn = compile_with_rng_updates([], -self._logit_gradient)
-        return np.stack([np.asarray(self._logit_gradient_fn()) for _ in range(draws)])
-
-    def finalise(self, result: FitResult) -> None:
-        """Score every start by a low-noise ELBO estimate and select the best."""
-        samples = np.asarray(self._final_elbo())  # [F, M]
-        result.final_elbos = samples.mean(axis=0)
-        result.final_elbo_se = samples.std(axis=0, ddof=1) / np.sqrt(samples.shape[0])
-        finite = np.where(np.isfinite(result.final_elbos), result.final_elbos, -np.inf)
-        result.best_start = int(np.argmax(finite))
-
-    def draw_reals(self, eps: np.ndarray, start: int, bits: np.ndarray | None) -> np.ndarray:
-        """``theta (draws, D)`` for standard-normal ``eps (draws, D)`` under start ``start``'s
-        Gaussian, given the drawn ``bits (draws, K)`` where the family depends on them."""
-        if self._draw_reals is None:
-            eps_var, bits_var = pt.tensor3("eps"), pt.tensor3("bits")
-            theta = self._family.draw(eps_var, bits_var if self._family.conditional else None)
-            self._draw_reals = pytensor.function([eps_var, bits_var], theta,
-                                                 on_unused_input="ignore")
-        starts = self._family.params["mean"].get_value().shape[0]
-        bits = np.zeros((eps.shape[0], 0)) if bits is None else bits.astype("float64")
-
-        def per_start(values):  # the same values for every start; only `start` is kept
-            return np.ascontiguousarray(np.broadcast_to(
-                values[:, None, :], (values.shape[0], starts, values.shape[1])))
-
-        return np.asarray(self._draw_reals(per_start(eps), per_start(bits)))[:, start]
-
-    # --- helpers
-    def _blas_limit(self):
-        """Each step multiplies small matrices, where BLAS threads cost far more than they
-        save (70x slower per step when the cores are shared); so one thread by default."""
-        # threadpoolctl limits only loaded libraries; the Numba backend's dot calls SciPy's
-        # BLAS, which otherwise loads lazily at the first compiled call.
-        import scipy.linalg  # noqa: F401
-
-        return threadpool_limits(limits=self.blas_threads, user_api="blas")
-
-    def _track_gradient(self, grad: np.ndarray) -> None:
-        self._steps_seen += 1
-        self._grad_mean = _VARIANCE_DECAY * self._grad_mean + (1 - _VARIANCE_DECAY) * grad
-        self._grad_sq = _VARIANCE_DECAY * self._grad_sq + (1 - _VARIANCE_DECAY) * grad**2
-
-    @staticmethod
-    def _non_finite_error(step: int, loss: np.ndarray, hist: np.ndarray) -> FloatingPointError:
-        finite_rows = np.flatnonzero(np.all(np.isfinite(hist), axis=1))
-        if finite_rows.size:
-            last = finite_rows[-1]
-            last_text = f"the last finite loss was {hist[last].tolist()} at step {last}"
+                reason = str(stop) or "callback"
+                logger.info("stopped by a callback: %s", reason)
+                break
+            if guard.interrupted:
+                raise _attach(FitInterrupted(
+                    f"fit interrupted at step {state.step}; the partial fit is on this "
+                    "exception's .result: continue it with .result.refine(n)"),
+                    make_result(state, "interrupted"))
         else:
-            last_text = "no step had a finite loss"
-        return FloatingPointError(
-            f"non-finite ELBO at step {step} (loss per start: {loss.tolist()}; a loss or "
-            f"gradient was not finite); {last_text}. The step was not applied: the fit keeps "
-            "its last finite state, and its history is on the result (FloatingPointError."
-            "result). Try a smaller learning rate, more samples, or check the model's log "
-            "density."
-        )
+            if state.schedule.converged:
+                reason = "converged"
+    return state, reason
 
 
-def _final_elbo_samples(structure, family, logits, draws, rngs, starts):
-    """Plain Monte Carlo ELBO samples ``(F, M)``: bits and theta drawn from q, no estimator."""
-    bits_rng, gauss_rng = rngs[:2]
-    batch = draws * starts
-    entropy = pt.zeros((starts,))
-    bits = reals = None
-    if logits is not None:
-        _, u = streams.uniform(bits_rng, (draws, starts, structure.n_bits), "float64")
-        bits = (u < pt.sigmoid(logits)).astype("float64")  # [F, M, K]
-        entropy = entropy + bernoulli_entropy(logits).sum(-1)
-    if family is not None:
-        _, eps = streams.normal(gauss_rng, (draws, starts, structure.n_reals), "float64")
-        given = bits if family.conditional else None
-        reals = family.draw(eps, given).reshape((batch, -1))
-        # E[-log q(theta | z) | z] = H[q(theta | z)]: unbiased, with less noise.
-        entropy = entropy + family.entropy(given)
-    flat_bits = bits.reshape((batch, -1)) if bits is not None else None
-    log_joint = structure.log_density(flat_bits, reals).reshape((draws, starts))
-    return log_joint + entropy
+def close_window(state: FitState, convergence: Convergence, shift_weight=None) -> FitState:
+    """End the window in progress: average it, apply the stopping rule, start a new one.
+    ``shift_weight(params)`` weighs the bit-conditioned shifts (``Fitter.shift_weight``)."""
+    window = state.window
+    average = {name: total / window.steps for name, total in window.params.items()}
+    weight = shift_weight(average) if shift_weight is not None else None
+    # The change over the last `lookback` windows: a slow drift shows, a jitter does not.
+    baseline = state.recent_averages[0] if state.recent_averages else None
+    summary = summarise_window(window.losses, answer_change(baseline, average, weight))
+    previous = state.windows[-1] if state.windows else None
+    schedule, event = next_schedule(state.schedule, previous, summary, convergence)
+    if event:
+        logger.info("step %d: %s", state.step, event)
+    recent = (*state.recent_averages, frozen_arrays(average))[-convergence.lookback:]
+    if event in ("explore", "settle"):
+        recent = (frozen_arrays(average),)  # compare within one phase only
+    gradient_variance = state.gradient_variance
+    if window.gradient_sum is not None:
+        mean = window.gradient_sum / window.steps
+        gradient_variance = np.maximum(window.gradient_sum_sq / window.steps - mean**2, 0.0)
+    return state.replace(
+        schedule=schedule, average=average, windows=(*state.windows, summary),
+        recent_averages=recent, gradient_variance=gradient_variance,
+        window=WindowSums(losses=np.zeros((0, state.history.shape[1]))),
+    )
+
+
+def progress_bar(enabled: bool) -> CustomProgress:
+    """PyMC's rich progress bar with a running-loss column."""
+    return CustomProgress(
+        *Progress.get_default_columns(), TextColumn("{task.fields[loss]}"),
+        console=Console(theme=default_progress_theme), disable=not enabled,
+    )
+
+
+class _InterruptGuard:
+    """Turns Ctrl-C into a flag read between blocks, so that an interrupt never lands inside
+    compiled code (where Numba surfaces it as a ``SystemError``) and the fit is not lost.
+    A second Ctrl-C while a block runs interrupts at once, as usual."""
+
+    def __init__(self):
+        self.interrupted = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+    def _handle(self, signum, frame):
+        if self.interrupted:  # the second Ctrl-C
+            raise KeyboardInterrupt
+        self.interrupted = True
+
+
+def _blas_limit(blas_threads: int | None):
+    """Each step multiplies small matrices, where BLAS threads cost far more than they save
+    (70x slower per step when the cores are shared); so one thread by default."""
+    if blas_threads is None:
+        return contextlib.nullcontext()
+    # threadpoolctl limits only loaded libraries; the Numba backend's dot calls SciPy's BLAS,
+    # which otherwise loads lazily at the first compiled call.
+    import scipy.linalg  # noqa: F401
+
+    return threadpool_limits(limits=blas_threads, user_api="blas")
+
+
+def _best_loss(state: FitState) -> float:
+    if state.history.shape[0] == 0:
+        return float("inf")
+    return float(np.min(state.history.sum(axis=1)))
+
+
+def _diverged(loss: np.ndarray, best: float) -> bool:
+    """The last tenth of the block (at least one step) lies far above the running best."""
+    if not np.isfinite(best) or loss.size == 0:
+        return False
+    tail = loss[-max(1, loss.size // 10):]
+    return float(np.mean(tail)) - best > DIVERGENCE_FACTOR * max(abs(best), 1.0)
+
+
+def _divergence_message(before: FitState, after: FitState, fitter: Fitter, best: float,
+                        loss: np.ndarray) -> str:
+    """Name the parameter block that moved most, so the user knows what ran away."""
+    worst, worst_change = None, 0.0
+    for name, value in after.params.items():
+        change = np.abs(np.asarray(value) - np.asarray(before.params[name]))
+        if change.size and np.nanmax(change) > worst_change:
+            worst_change = float(np.nanmax(change))
+            index = np.unravel_index(int(np.nanargmax(change)), change.shape)
+            worst = (name, index)
+    named = _describe(fitter, *worst) if worst else "the parameters"
+    return (
+        f"the loss diverged between steps {before.step} and {after.step}: it rose to "
+        f"{np.mean(loss[-max(1, loss.size // 10):]):.4g} from a best of {best:.4g}. The "
+        f"parameter that moved most was {named} (by {worst_change:.3g}). The fit keeps its "
+        "state from before the divergence (error.result). Lower the learning rate "
+        "(optimizer=pm.adam(learning_rate=...)), or check the model's scales and priors"
+    )
+
+
+def _describe(fitter: Fitter, name: str, index: tuple) -> str:
+    """``mean[0, 3]`` -> ``the mean of sigma_log__ (start 0)``."""
+    structure = fitter.structure
+    blocks = structure.bits if name == "logits" else structure.reals
+    column = index[1] if len(index) > 1 else 0
+    block = next((b for b in blocks if b.start <= column < b.stop), None)
+    what = block.name if block is not None else f"coordinate {column}"
+    return f"the {name} of {what!r} (start {index[0]})"
+
+
+def _non_finite_message(state: FitState, losses: np.ndarray) -> str:
+    finite_rows = np.flatnonzero(np.all(np.isfinite(state.history), axis=1))
+    last = (f"the last finite loss was {state.history[finite_rows[-1]].tolist()} at step "
+            f"{finite_rows[-1]}" if finite_rows.size else "no step had a finite loss")
+    return (
+        f"non-finite ELBO at step {state.step} (loss per start: {losses[-1].tolist()}; a loss "
+        f"or gradient was not finite); {last}. The step was not applied: the fit keeps its "
+        "last finite state (error.result). Check the model's log density at the current "
+        "values, or lower the learning rate"
+    )
+
+
+def _attach(error: BaseException, result) -> BaseException:
+    error.result = result
+    return error

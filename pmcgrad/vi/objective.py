@@ -1,12 +1,23 @@
-"""The ELBO of MATH.md's last section, vectorised over draws and starts.
+"""The ELBO as one PyTensor graph, vectorised over draws and starts (docs/math.md, "The ELBO
+of each variational family").
 
-``ELBO = E_q[log p(x, z, theta)] + H[q(z)] + H[q(theta)]``. The registered estimator handles the
-expectation over the bits ``z``; ``theta = mean + scale eps`` is reparameterised, so its
-gradients flow pathwise through ``f``. The two members of an antithetic pair see the same
-Gaussian noise (common random numbers), because ``f`` pairs evaluation ``e * S + s`` with draw
-``s``. For the bit-conditioned family ``q(theta | z)`` the objective is
-``E_q(z)[E_q(theta|z)[log p(x, z, theta) - log q(theta | z)]] + H[q(z)]``, so ``f`` carries
-``H[q(theta | z)]`` (``-log q`` less its zero-mean noise term ``eps^2 / 2 - 1/2``).
+``ELBO = E_q[log p(x, z, theta) - log q(theta | z) - log q(z)]``. The registered estimator
+handles the expectation over the bits ``z``; ``theta = mean + scale eps`` is reparameterised,
+so its gradients flow pathwise through ``f``. The two members of an antithetic pair see the
+same Gaussian noise (common random numbers), because ``f`` pairs evaluation ``e * S + s`` with
+draw ``s``.
+
+The ``log q`` terms are written with a control-variate weight ``c`` (``cv_weight``, in
+``[0, 1]``), every value of which gives the same expectation and an unbiased gradient:
+
+    f(z, theta) = log p(x, z, theta) - c log q~(theta | z) - c log q~(z) + (1 - c) H[q(theta | z)]
+    ELBO        = E[f] + (1 - c) (H[q(z)] + H[q(theta)])      (H[q(theta)]: unconditional families)
+
+where ``q~`` holds its parameters constant. ``c = 0`` scores ``log p`` against analytic
+entropies: robust far from the optimum. ``c = 1`` scores ``log p - log q``, which is constant
+when ``q`` equals the posterior, so the estimate's variance vanishes at an optimum that
+contains it ("sticking the landing", Roeder, Wu and Duvenaud 2017, here for the bits too):
+the fit can settle instead of stopping at a noise floor.
 """
 
 from __future__ import annotations
@@ -14,11 +25,12 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import pytensor.tensor as pt
+from pytensor.gradient import disconnected_grad
 from pytensor.tensor.variable import TensorVariable
 
 from pmcgrad.estimators import Estimator, streams
 from pmcgrad.ops import expectation
-from pmcgrad.vi.family import GaussianFamily, bernoulli_entropy
+from pmcgrad.vi.family import GaussianFamily, bernoulli_entropy, bernoulli_log_density
 from pmcgrad.vi.model import ModelStructure
 
 __all__ = ["ElboGraph", "build_elbo"]
@@ -41,24 +53,32 @@ def build_elbo(
     noise,
     exact_limit: int,
     starts: int,
+    cv_weight: TensorVariable,
     minibatch: int | None = None,
 ) -> ElboGraph:
-    """The ELBO per start, with the named estimator on ``E_q(z)[log p]``.
+    """The ELBO per start, with the named estimator on the expectation over the bits.
 
     ``logits (M, K)`` or ``None`` without Bernoulli latents; ``family`` ``None`` without
     continuous latents. ``rngs`` are three random streams: the bits', the Gaussian noise's and
-    the minibatch rows'. ``minibatch``: rows of the local dim per step (local latents only).
+    the minibatch rows'. ``cv_weight`` is the scalar ``c`` above. ``minibatch``: rows of the
+    local dim per step (local latents only).
     """
     bits_rng, gauss_rng, rows_rng = rngs
     n_reals, n_bits = structure.n_reals, structure.n_bits
+    c = pt.as_tensor_variable(cv_weight).astype("float64")
     eps = None
     if n_reals:
         _, eps = streams.normal(gauss_rng, (samples, starts, n_reals), "float64")  # [S, M, D]
 
+    unconditional_entropy = 0.0
+    if family is not None and not family.conditional:
+        unconditional_entropy = (1 - c) * family.entropy(None)  # (M,)
+
     if logits is None:
-        theta = family.draw(eps, None)
+        theta = family.draw(eps, None)  # [S, M, D]
         log_joint = structure.log_density(None, theta.reshape((-1, n_reals)))
-        elbo = log_joint.reshape((samples, starts)).mean(0) + family.entropy(None)
+        integrand = log_joint.reshape((samples, starts)) - c * family.log_density(theta, None)
+        elbo = integrand.mean(0) + unconditional_entropy
         return ElboGraph(elbo, -elbo.sum())
 
     local = structure.local
@@ -71,10 +91,26 @@ def build_elbo(
         k_row = local.row_index.shape[1]
     bit_shape = (n_bits,) if rows is None else (minibatch, k_row)
 
+    # A static shape lets `exact` enumerate and lets f's output shape be checked at build.
+    logits = pt.specify_shape(logits, (starts, n_bits))
+    # Local latents: one batch row per observation, so each row's bits are scored against
+    # that row's f only (the batched expectation API).
+    if local is None:
+        estimate_logits = logits  # [M, K]
+    elif rows is None:
+        estimate_logits = logits[:, local.row_index]  # [M, R, K_row]
+    else:
+        chosen = pt.constant(local.row_index)[rows]  # [B, K_row] flat indices
+        estimate_logits = pt.specify_shape(logits[:, chosen], (starts, minibatch, k_row))
+    # log q~(z): the logits enter f as constants (the estimator, not autodiff, differentiates
+    # the distribution of the bits).
+    fixed_logits = disconnected_grad(estimate_logits)
+
     def f(bits):  # global [N, M, K] -> [N, M]; local [N, M, R|B, K_row] -> [N, M, R|B]
         n_eval = bits.shape[0]
         # [N, M, K]; a minibatch keeps its rows: [N, M, B, K_row]
         flat = bits if local is None or rows is not None else local.to_flat(bits)
+        theta_terms = 0.0
         if eps is None:
             lead, theta = (n_eval, starts), None
         else:
@@ -89,39 +125,32 @@ def build_elbo(
                 lead = (n_eval, starts)
             given = flat if family.conditional else None
             theta = pt.broadcast_to(family.draw(eps_n, given), (*lead, n_reals))
+            theta_terms = -c * family.log_density(theta, given)  # lead
+            if family.conditional:
+                theta_terms = theta_terms + (1 - c) * family.entropy(given)
+            theta_terms = pt.broadcast_to(theta_terms, lead)
             theta = theta.reshape((-1, n_reals))
         flat_b = pt.broadcast_to(flat, (*lead, *bit_shape)).reshape((-1, *bit_shape))
-        entropy = family.entropy(flat) if family is not None and family.conditional else 0.0
         if local is None:
-            log_p = structure.log_density(flat_b, theta).reshape(lead) + entropy
-        elif rows is not None:
-            log_p = structure.log_density_minibatch(flat_b, theta, rows)
-            log_p = log_p.reshape((*lead, minibatch))
+            values = structure.log_density(flat_b, theta).reshape(lead) + theta_terms
         else:
-            log_p = structure.log_density_rows(flat_b, theta).reshape((*lead, local.rows))
-            log_p = log_p + pt.as_tensor_variable(entropy)[..., None] / local.rows
-        return log_p.mean(1) if exact and eps is not None else log_p
+            per_row = (structure.log_density_rows(flat_b, theta) if rows is None
+                       else structure.log_density_minibatch(flat_b, theta, rows))
+            per_row = per_row.reshape((*lead, -1))
+            # Terms of the shared parameters go to each row in an equal share (as the global
+            # log-density terms do), so the rows still sum to the whole integrand.
+            values = per_row + pt.as_tensor_variable(theta_terms)[..., None] / local.rows
+        if exact and eps is not None:
+            values = values.mean(1)
+        return values - c * bernoulli_log_density(bits, fixed_logits).sum(-1)
 
-    # A static shape lets `exact` enumerate and lets f's output shape be checked at build.
-    logits = pt.specify_shape(logits, (starts, n_bits))
-    # Local latents: one batch row per observation, so each row's bits are scored against
-    # that row's f only (the batched expectation API).
-    if local is None:
-        estimate_logits = logits  # [M, K]
-    elif rows is None:
-        estimate_logits = logits[:, local.row_index]  # [M, R, K_row]
-    else:
-        chosen = pt.constant(local.row_index)[rows]  # [B, K_row] flat indices
-        estimate_logits = pt.specify_shape(logits[:, chosen], (starts, minibatch, k_row))
-    expected_log_joint = expectation(
+    expected = expectation(
         f, estimate_logits, estimator, samples=samples, rng=bits_rng, noise=noise,
         exact_limit=exact_limit,
     )  # [M] or [M, R] or [M, B]
     if local is not None:
         # A minibatch of B rows stands for all R: scale its sum by R / B (unbiased).
         scale = 1.0 if rows is None else local.rows / minibatch
-        expected_log_joint = expected_log_joint.sum(-1) * scale
-    elbo = expected_log_joint + bernoulli_entropy(logits).sum(-1)
-    if family is not None and not family.conditional:
-        elbo = elbo + family.entropy(None)
+        expected = expected.sum(-1) * scale
+    elbo = expected + (1 - c) * bernoulli_entropy(logits).sum(-1) + unconditional_entropy
     return ElboGraph(elbo, -elbo.sum())

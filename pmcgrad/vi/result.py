@@ -1,7 +1,13 @@
-"""The fitted approximation: loss history, inclusion probabilities, diagnostics and draws."""
+"""The fitted approximation, read-only: history, inclusion probabilities, draws, refinement.
+
+A :class:`FitResult` is a view of one :class:`~pmcgrad.vi.state.FitState` through the
+:class:`~pmcgrad.vi.fitter.Fitter` that produced it. It never changes: ``refine(n)`` returns a
+new result, and ``result.state`` can be kept and resumed later (``Fitter.step``).
+"""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -16,129 +22,202 @@ from pymc.backends.arviz import (
     find_observations,
 )
 from pymc.pytensorf import replace_vars_in_graphs
-from pytensor.graph.replace import vectorize_graph
+from pytensor.graph.replace import graph_replace, vectorize_graph
 
-from pmcgrad.vi.family import GaussianFamily
+from pmcgrad.vi.fitter import Fitter
 from pmcgrad.vi.model import ModelStructure
+from pmcgrad.vi.state import FitState
 
-__all__ = ["FitResult"]
+__all__ = ["FitResult", "SharedValue"]
+
+# Draws behind result.mean and result.std (fixed seed: the same result gives the same numbers).
+_SUMMARY_DRAWS, _SUMMARY_SEED = 4000, 20261128
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True)
+class SharedValue:
+    """A read-only stand-in for a shared variable: what PyMC's callbacks read (``get_value``)."""
+
+    name: str
+    value: np.ndarray
+
+    def get_value(self, borrow: bool = False) -> np.ndarray:
+        return self.value
+
+
+@dataclass(frozen=True, eq=False)
 class FitResult:
-    """What ``pmcgrad.fit`` returns; ``refine(n)`` continues the same fit.
+    """What ``pmcgrad.fit`` returns.
 
-    With ``starts=M`` every array with a start axis has length ``M``; the summaries
+    With ``n_starts=M`` every array with a start axis has length ``M``; the summaries
     (``hist``, ``inclusion_probabilities``, ``sample``) use ``best_start``, the start with the
-    highest final ELBO estimate.
+    highest final ELBO estimate. ``stop_reason`` says why the fit stopped: ``"converged"``,
+    ``"n"`` (the step cap), a callback's message, or, on a result attached to an error,
+    ``"non-finite"``, ``"diverged"`` or ``"interrupted"``.
     """
 
-    structure: ModelStructure
-    estimator: str
-    family: GaussianFamily | None
-    logits: pytensor.compile.SharedVariable | None
-    runner: object  # pmcgrad.vi.loop.Runner; typed loosely to keep the import one-way
-    hist_starts: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
-    gradient_variance_starts: np.ndarray = field(default_factory=lambda: np.zeros((0, 1)))
-    final_elbos: np.ndarray | None = None
-    final_elbo_se: np.ndarray | None = None
-    best_start: int = 0
-    _transform_fn: object = None
+    fitter: Fitter
+    state: FitState
+    stop_reason: str
+    final_elbo_draws: np.ndarray | None = None  # (F, M) per-step ELBO estimates at the answer
+    run_options: dict = field(default_factory=dict, repr=False)
 
     # --- what the user reads
     @property
     def model(self) -> pm.Model:
-        return self.structure.model
+        return self.fitter.model
 
     @property
-    def params(self) -> list:
-        """The shared variational parameters (what PyMC's callbacks read)."""
-        params = [self.logits] if self.logits is not None else []
-        if self.family is not None:
-            params += list(self.family.params.values())
-        return params
+    def structure(self) -> ModelStructure:
+        return self.fitter.structure
+
+    @property
+    def estimator(self) -> str:
+        return self.fitter.estimator.name
+
+    @property
+    def family(self) -> str | None:
+        """The variational family of the continuous variables (``None`` without any)."""
+        return self.fitter.family.name if self.fitter.family is not None else None
+
+    @property
+    def converged(self) -> bool:
+        """Whether the stopping rule fired (``pmcgrad.vi.convergence``)."""
+        return self.state.schedule.converged
+
+    @property
+    def steps(self) -> int:
+        return self.state.step
+
+    @property
+    def params(self) -> list[SharedValue]:
+        """The variational parameters reported (PyMC's callbacks read these)."""
+        return [SharedValue(name, value) for name, value in self.state.answer.items()]
+
+    @property
+    def hist_starts(self) -> np.ndarray:
+        """Loss (negative ELBO estimate) per step and start, ``(steps, M)``."""
+        return self.state.history
 
     @property
     def hist(self) -> np.ndarray:
         """Loss (negative ELBO estimate) per step for the best start, ``(steps,)``."""
-        return self.hist_starts[:, self.best_start]
+        return self.state.history[:, self.best_start]
+
+    @property
+    def final_elbos(self) -> np.ndarray:
+        """The final low-noise ELBO estimate of every start, ``(M,)`` (nats)."""
+        return self.final_elbo_draws.mean(axis=0)
+
+    @property
+    def final_elbo_se(self) -> np.ndarray:
+        """The Monte Carlo standard error of ``final_elbos``, ``(M,)``."""
+        draws = self.final_elbo_draws
+        return draws.std(axis=0, ddof=1) / np.sqrt(draws.shape[0])
+
+    @property
+    def best_start(self) -> int:
+        elbos = self.final_elbos
+        return int(np.argmax(np.where(np.isfinite(elbos), elbos, -np.inf)))
 
     @property
     def elbo(self) -> float:
-        """The final low-noise ELBO estimate of the best start (nats)."""
-        if self.final_elbos is None:
-            raise RuntimeError("the fit has not finished a run yet")
+        """The final ELBO estimate of the best start (nats)."""
         return float(self.final_elbos[self.best_start])
 
     @property
     def logit_values(self) -> np.ndarray:
         """The Bernoulli logits of every start, ``(M, K)``."""
-        return self.logits.get_value() if self.logits is not None else np.zeros((1, 0))
+        answer = self.state.answer
+        return np.asarray(answer["logits"]) if "logits" in answer else np.zeros((1, 0))
 
     @property
     def inclusion_probabilities(self) -> dict[str, xr.DataArray]:
         """``sigmoid(logits)`` of the best start, by variable name, with the model's dims."""
-        probs = 1 / (1 + np.exp(-self.logit_values[self.best_start]))
-        return self._by_variable(probs)
+        return self._labelled(self.inclusion_probabilities_starts[self.best_start],
+                              self.structure.bits)
 
     @property
     def inclusion_probabilities_starts(self) -> np.ndarray:
         """``sigmoid(logits)`` of every start, ``(M, K)``."""
-        return 1 / (1 + np.exp(-self.logit_values))
+        return _sigmoid(self.logit_values)
+
+    @property
+    def mean_unconstrained(self) -> dict[str, xr.DataArray]:
+        """The Gaussian's means on PyMC's unconstrained space, by value variable name
+        (``sigma_log__``), best start; ``bit_conditioned``: the mean at ``z = 0``."""
+        return self._labelled(self.state.answer["mean"][self.best_start],
+                              self.structure.reals, key="name")
+
+    @property
+    def std_unconstrained(self) -> dict[str, xr.DataArray]:
+        """The Gaussian's marginal standard deviations on the unconstrained space (at z = 0
+        for ``bit_conditioned``), by value variable name, best start."""
+        answer = self.state.answer
+        if "rho" in answer:
+            scale = np.logaddexp(0.0, answer["rho"][self.best_start])
+        else:
+            raw = answer["scale_tril_raw"][self.best_start]
+            diagonal = np.logaddexp(0.0, np.diagonal(raw))
+            scale = np.sqrt((np.tril(raw, -1) ** 2).sum(-1) + diagonal**2)
+        return self._labelled(scale, self.structure.reals, key="name")
 
     @property
     def mean(self) -> dict[str, xr.DataArray]:
-        """Gaussian means of the continuous value variables (unconstrained), best start.
-
-        For ``bit_conditioned`` this is the mean at ``z = 0``; ``sample`` draws theta given z.
-        """
-        return self._reals_by_variable(self.family.params["mean"].get_value())
+        """Posterior means under the approximation, by model variable name, on the model's
+        own (constrained) scale: inclusion probabilities for Bernoulli variables, Monte Carlo
+        means of 4000 draws (fixed seed) for the others."""
+        return self._summaries[0]
 
     @property
     def std(self) -> dict[str, xr.DataArray]:
-        """Gaussian marginal standard deviations (unconstrained space), best start.
-
-        For ``bit_conditioned`` this is the scale at ``z = 0``.
-        """
-        return self._reals_by_variable(self.family.marginal_std(None).eval())
+        """Posterior standard deviations under the approximation, by model variable name
+        (see :attr:`mean`)."""
+        return self._summaries[1]
 
     @property
     def gradient_variance(self) -> dict[str, xr.DataArray]:
-        """Running (exponentially weighted) variance of each logit's gradient estimate."""
-        return self._by_variable(self.runner.gradient_variance[self.best_start])
+        """Spread of each logit's gradient estimate over the last finished window."""
+        variance = self.state.gradient_variance
+        if variance is None:
+            variance = np.full_like(self.logit_values, np.nan)
+        return self._labelled(variance[self.best_start], self.structure.bits)
 
     def logit_gradient_samples(self, draws: int = 1000) -> np.ndarray:
-        """Fresh estimates of the ELBO gradient for the flat logits at the current parameters,
-        ``(draws, M, K)``: their spread is the estimator's variance in this model."""
-        return self.runner.logit_gradient_samples(draws)
+        """Fresh estimates of the ELBO gradient for the flat logits at the reported
+        parameters, ``(draws, M, K)``: their spread is the estimator's variance here."""
+        if "logits" not in self.state.answer:
+            raise ValueError("the model has no Bernoulli latents, so there are no logits")
+        return self.fitter.logit_gradient_samples(self.state, draws)
 
-    def refine(self, n: int, *, progressbar: bool = True, callbacks=None) -> FitResult:
-        """Run ``n`` more steps from where the fit stopped; returns ``self``."""
-        self.runner.run(self, n, progressbar=progressbar, callbacks=callbacks)
-        return self
+    def refine(self, n: int, **options) -> FitResult:
+        """``n`` more steps from where this fit stopped, as a new result (this one is kept).
+        ``options`` are ``pmcgrad.fit``'s run options (``progressbar``, ``callbacks``...)."""
+        from pmcgrad.vi.api import continue_fit  # the entry points sit above the result
+
+        return continue_fit(self, n, **options)
 
     # --- draws
-    def sample(self, draws: int = 1000, random_seed=None, *, start: int | None = None
-               ) -> xr.DataTree:
-        """Draw from the approximation; returns a DataTree like ``pm.sample``'s.
+    def sample(self, draws: int = 1000, random_seed=None, *, start_index: int | None = None,
+               return_inferencedata: bool = True) -> xr.DataTree | dict[str, np.ndarray]:
+        """Draw from the approximation.
 
-        Groups: ``posterior`` (one chain; Bernoulli variables as int64; deterministics
-        included; the model's dims and coords), ``observed_data`` and ``constant_data``.
+        Returns a DataTree like ``pm.sample``'s (``posterior`` with one chain: Bernoulli
+        variables as int64, deterministics included, the model's dims and coords;
+        ``observed_data`` and ``constant_data``), or with ``return_inferencedata=False`` a dict
+        ``{name: (draws, *shape)}`` of the free variables and deterministics.
+        ``start_index`` picks a start other than the best.
         """
-        start = self.best_start if start is None else start
-        rng = np.random.default_rng(random_seed)
-        values: dict[str, np.ndarray] = {}
-        bits = None
-        if self.logits is not None:
-            probs = self.inclusion_probabilities_starts[start]
-            bits = (rng.random((draws, probs.size)) < probs).astype("int64")
-            values |= self.structure.split(bits, self.structure.bits)
-        if self.family is not None:
-            eps = rng.normal(size=(draws, self.structure.n_reals))
-            reals = self.runner.draw_reals(eps, start, bits)  # theta drawn given the drawn z
-            values |= self.structure.split(reals, self.structure.reals)
+        draws = _check_count(draws, "draws")
+        start = self.best_start if start_index is None else _check_start(start_index,
+                                                                         self.logit_values)
+        values = self._draw_values(draws, np.random.default_rng(random_seed), start)
         constrained = self._constrain(values)
         model = self.model
+        if not return_inferencedata:
+            if model.deterministics:
+                constrained |= self._deterministics(constrained)
+            return constrained
         coords, dims = coords_and_dims_for_inferencedata(model)
         posterior = dict_to_dataset(
             {name: value[None] for name, value in constrained.items()},
@@ -158,20 +237,40 @@ class FitResult:
         return xr.DataTree.from_dict(groups)
 
     # --- helpers
-    def _by_variable(self, flat: np.ndarray) -> dict[str, xr.DataArray]:
-        return self._labelled(flat, self.structure.bits, key="rv_name")
+    def _draw_values(self, draws: int, rng: np.random.Generator, start: int
+                     ) -> dict[str, np.ndarray]:
+        """Unconstrained draws ``{value name: (draws, *shape)}`` from start ``start``."""
+        structure, values, bits = self.structure, {}, None
+        if "logits" in self.state.answer:
+            probs = self.inclusion_probabilities_starts[start]
+            bits = (rng.random((draws, probs.size)) < probs).astype("int64")
+            values |= structure.split(bits, structure.bits)
+        if self.fitter.family is not None:
+            eps = rng.normal(size=(draws, structure.n_reals))
+            reals = self.fitter.draw_reals(self.state.answer, eps, start, bits)
+            values |= structure.split(reals, structure.reals)
+        return values
 
-    def _reals_by_variable(self, per_start: np.ndarray) -> dict[str, xr.DataArray]:
-        if self.family is None:
-            return {}
-        return self._labelled(per_start[self.best_start], self.structure.reals, key="name")
+    @functools.cached_property
+    def _summaries(self) -> tuple[dict, dict]:
+        means, stds = {}, {}
+        probs = self.inclusion_probabilities
+        for name, p in probs.items():
+            means[name], stds[name] = p, np.sqrt(p * (1 - p))
+        if self.fitter.family is not None:
+            draws = self.sample(_SUMMARY_DRAWS, _SUMMARY_SEED)["posterior"]
+            for rv in self.model.free_RVs:
+                if rv.name not in probs:
+                    means[rv.name] = draws[rv.name].mean(("chain", "draw"))
+                    stds[rv.name] = draws[rv.name].std(("chain", "draw"))
+        return means, stds
 
-    def _labelled(self, flat, blocks, key) -> dict[str, xr.DataArray]:
+    def _labelled(self, flat, blocks, key: str = "rv_name") -> dict[str, xr.DataArray]:
         """Cut ``flat`` into arrays labelled with the model's dims and coords."""
         coords, dims = coords_and_dims_for_inferencedata(self.model)
         out = {}
         for block in blocks:
-            values = flat[block.start : block.stop].reshape(block.shape)
+            values = np.asarray(flat)[block.start : block.stop].reshape(block.shape)
             var_dims = dims.get(block.rv_name) or [f"{block.rv_name}_dim_{i}"
                                                    for i in range(len(block.shape))]
             var_coords = {d: coords[d] for d in var_dims if d in coords}
@@ -182,20 +281,57 @@ class FitResult:
     def _constrain(self, values: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Map unconstrained value-variable draws to the free RVs' constrained values."""
         model = self.model
-        if self._transform_fn is None:
-            inputs, outputs = [], []
-            for rv in model.free_RVs:
-                value, transform = model.rvs_to_values[rv], model.rvs_to_transforms[rv]
-                inputs.append(value)
-                outputs.append(value if transform is None
-                               else transform.backward(value, *rv.owner.inputs))
-            # Transforms whose parameters depend on other RVs see those RVs' constrained values.
-            outputs = replace_vars_in_graphs(outputs, dict(zip(model.free_RVs, outputs,
-                                                               strict=True)))
-            batched = {v: pt.tensor(shape=(None, *v.type.shape), dtype=v.dtype) for v in inputs}
-            self._transform_fn = pm.compile(list(batched.values()),
-                                            vectorize_graph(outputs, replace=batched),
-                                            on_unused_input="ignore", random_seed=False)
+        function = self.fitter.helper("constrain", functools.partial(_constrain_function,
+                                                                     model))
         value_names = [model.rvs_to_values[rv].name for rv in model.free_RVs]
-        results = self._transform_fn(*[values[name] for name in value_names])
+        results = function(*[values[name] for name in value_names])
         return {rv.name: np.asarray(r) for rv, r in zip(model.free_RVs, results, strict=True)}
+
+    def _deterministics(self, constrained: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        model = self.model
+        function = self.fitter.helper("deterministics", functools.partial(
+            _deterministics_function, model))
+        results = function(*[constrained[rv.name] for rv in model.free_RVs])
+        return {d.name: np.asarray(r) for d, r in zip(model.deterministics, results,
+                                                         strict=True)}
+
+
+def _constrain_function(model: pm.Model):
+    inputs, outputs = [], []
+    for rv in model.free_RVs:
+        value, transform = model.rvs_to_values[rv], model.rvs_to_transforms[rv]
+        inputs.append(value)
+        outputs.append(value if transform is None
+                       else transform.backward(value, *rv.owner.inputs))
+    # Transforms whose parameters depend on other RVs see those RVs' constrained values.
+    outputs = replace_vars_in_graphs(outputs, dict(zip(model.free_RVs, outputs, strict=True)))
+    batched = {v: pt.tensor(shape=(None, *v.type.shape), dtype=v.dtype) for v in inputs}
+    return pm.compile(list(batched.values()), vectorize_graph(outputs, replace=batched),
+                      on_unused_input="ignore", random_seed=False)
+
+
+def _deterministics_function(model: pm.Model):
+    batched = {rv: pt.tensor(shape=(None, *rv.type.shape), dtype=rv.dtype)
+               for rv in model.free_RVs}
+    outputs = vectorize_graph(graph_replace(list(model.deterministics), {}, strict=False),
+                              replace=batched)
+    return pytensor.function(list(batched.values()), outputs, on_unused_input="ignore")
+
+
+def _check_count(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def _check_start(start_index, logit_values: np.ndarray) -> int:
+    starts = logit_values.shape[0]
+    if isinstance(start_index, bool) or not isinstance(start_index, int | np.integer) or not (
+            0 <= start_index < starts):
+        raise ValueError(f"start_index must be an int from 0 to {starts - 1} (the fit has "
+                         f"{starts} starts), got {start_index!r}")
+    return int(start_index)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))

@@ -29,8 +29,8 @@ def small_data():
 def fitted(small_data):
     model = spike_slab_model(small_data)
     with model:
-        result = pmcgrad.fit(1500, estimator="disarm", starts=3, random_seed=1,
-                             progressbar=False)
+        result = pmcgrad.fit(1500, estimator="disarm", n_starts=3, random_seed=1,
+                             progressbar=False, convergence=False)
     return model, result
 
 
@@ -46,14 +46,14 @@ def test_result_holds_history_inclusion_and_diagnostics(fitted, small_data):
     assert result.elbo == result.final_elbos.max()
     variance = result.gradient_variance["z"]
     assert variance.dims == ("predictor",) and np.all(variance >= 0)
-    assert result.gradient_variance_starts.shape == (1500, 3)
+    assert result.hist_starts.shape == (1500, 3)
 
 
 def test_starts_run_as_one_vectorised_graph(fitted):
-    """starts=M is one compiled step over (M, K) logits, not M Python loops."""
+    """n_starts=M is one compiled step over (M, K) logits, not M Python loops."""
     _, result = fitted
     assert result.logit_values.shape == (3, 4)
-    assert result.family.params["mean"].get_value().shape[0] == 3
+    assert result.state.params["mean"].shape[0] == 3
     # Different starts end in different places: they are independent fits.
     assert not np.allclose(result.logit_values[0], result.logit_values[1])
 
@@ -93,15 +93,15 @@ def test_arviz_plots_work_on_the_result(fitted, tmp_path):
 
 
 def test_refine_continues_where_the_fit_stopped(small_data):
-    """refine(n) appends n steps and starts from the current parameters."""
+    """refine(n) returns a new result with n more steps; the first result is unchanged."""
     with spike_slab_model(small_data):
-        result = pmcgrad.fit(200, random_seed=4, progressbar=False)
+        result = pmcgrad.fit(200, random_seed=4, progressbar=False, convergence=False)
     logits_before = result.logit_values.copy()
-    first_hist = result.hist.copy()
-    result.refine(100, progressbar=False)
-    assert result.hist.shape == (300,)
-    np.testing.assert_array_equal(result.hist[:200], first_hist)
-    assert not np.array_equal(result.logit_values, logits_before)
+    refined = result.refine(100, progressbar=False)
+    assert refined.hist.shape == (300,) and result.hist.shape == (200,)
+    np.testing.assert_array_equal(refined.hist[:200], result.hist)
+    np.testing.assert_array_equal(result.logit_values, logits_before)
+    assert not np.array_equal(refined.logit_values, logits_before)
 
 
 def test_pymc_callbacks_stop_the_fit(small_data):
@@ -109,14 +109,15 @@ def test_pymc_callbacks_stop_the_fit(small_data):
     seen = []
     with spike_slab_model(small_data):
         result = pmcgrad.fit(
-            5000, random_seed=5, progressbar=False,
+            5000, random_seed=5, progressbar=False, callback_every=50,
             callbacks=[CheckParametersConvergence(every=50, tolerance=1e9),
                        lambda res, hist, i: seen.append((i, hist.shape[0]))],
         )
-    # The first check (step 50) compares with step 1 and, with this tolerance, stops there;
-    # callbacks after it in the list do not run for that step.
-    assert result.hist.shape == (50,)
-    assert seen[0] == (1, 1) and seen[-1] == (49, 49)
+    # Callbacks run every 50 steps. The first check (step 50) records the parameters, the
+    # second (step 100) compares and, with this tolerance, stops; callbacks after it in the
+    # list do not run for that step.
+    assert result.hist.shape == (100,) and result.stop_reason == "Convergence achieved at 100"
+    assert seen == [(50, 50)]
 
 
 def test_progressbar_shows_the_running_loss(small_data, capsys):
@@ -149,7 +150,7 @@ def test_fullrank_family_and_exact_estimator():
     with spike_slab_model(data):
         result = pmcgrad.fit(300, estimator="exact", family="fullrank", random_seed=8,
                              progressbar=False)
-    assert result.family.params["scale_tril_raw"].get_value().shape == (1, 3, 3)
+    assert result.state.params["scale_tril_raw"].shape == (1, 3, 3)
     assert result.std["beta"].shape == (3,)
     assert np.isfinite(result.elbo)
 
@@ -217,5 +218,5 @@ def test_non_finite_loss_stops_with_history_kept():
     result = info.value.result
     assert 0 < result.hist.shape[0] < 5000
     assert np.all(np.isfinite(result.hist))
-    assert np.isfinite(result.family.params["mean"].get_value()).all()
+    assert np.isfinite(result.state.params["mean"]).all()
     assert f"at step {result.hist.shape[0]}" in str(info.value)

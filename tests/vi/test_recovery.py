@@ -57,7 +57,8 @@ def _exact_inclusion(X, y, sigma, slab_sd, prior):
 def _fitted_elbo(data, result):
     """The exact mean-field ELBO (closed form) at the fitted parameters."""
     return meanfield_elbo(data, result.inclusion_probabilities["z"].values,
-                          result.mean["beta"].values, result.std["beta"].values)
+                          result.mean_unconstrained["beta"].values,
+                          result.std_unconstrained["beta"].values)
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +92,7 @@ def test_correlated_k12_reaches_best_meanfield_optimum(estimator, seed):
     data = simulate_spike_slab(n=100, k=12, n_true=3, seed=seed, correlation=0.6)
     best = best_meanfield_optimum(data, starts=64, seed=seed)
     with spike_slab_model(data):
-        result = pmcgrad.fit(estimator=estimator, starts=4, random_seed=seed, progressbar=False)
+        result = pmcgrad.fit(estimator=estimator, n_starts=4, random_seed=seed, progressbar=False)
     assert _fitted_elbo(data, result) > best.elbo - 1.0
     inclusion = result.inclusion_probabilities["z"].values
     np.testing.assert_allclose(inclusion, best.inclusion, atol=0.05)
@@ -131,7 +132,8 @@ def test_agrees_with_pymc_advi_without_discrete_latents():
         pm.Normal("y", mu=pm.Normal("mu", 0, 10), sigma=1.0, observed=y)
         for seed in range(4):
             fit = pmcgrad.fit(random_seed=seed, progressbar=False)
-            ours.append((float(fit.mean["mu"]), float(fit.std["mu"])))
+            ours.append((float(fit.mean_unconstrained["mu"]),
+                         float(fit.std_unconstrained["mu"])))
             approx = pm.fit(n=10_000, method="advi", random_seed=seed, progressbar=False,
                             obj_optimizer=pm.adam(learning_rate=0.02))
             advi.append((float(approx.mean.eval()[0]), float(approx.std.eval()[0])))

@@ -1,0 +1,326 @@
+"""``pmcgrad.fit``: check every argument, get the (cached) compiled fitter, run, summarise.
+
+Every argument is checked here, before anything is compiled, and a bad one is named with its
+value and what is supported.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
+import pymc as pm
+from pymc.model import modelcontext
+
+from pmcgrad.estimators import Estimator, get_estimator, get_noise
+from pmcgrad.ops import DEFAULT_EXACT_LIMIT
+from pmcgrad.vi.convergence import Convergence, initial_schedule
+from pmcgrad.vi.family import FAMILIES
+from pmcgrad.vi.fitter import FitOptions, get_fitter, optimizer_key
+from pmcgrad.vi.loop import progress_bar, run
+from pmcgrad.vi.model import analyse_model
+from pmcgrad.vi.result import FitResult
+
+__all__ = ["continue_fit", "fit"]
+
+_ON_DIVERGENCE = ("raise", "warn")
+_COMPILE_MODES = (None, "NUMBA", "CVM", "C", "JAX", "FAST_RUN", "FAST_COMPILE")
+
+
+def fit(
+    n: int = 10_000,
+    *,
+    model: pm.Model | None = None,
+    estimator: str | Estimator = "disarm",
+    samples: int = 8,
+    family: str = "meanfield",
+    n_starts: int = 1,
+    start: Mapping | None = None,
+    optimizer: Callable | None = None,
+    random_seed=None,
+    progressbar: bool = True,
+    callbacks: Sequence[Callable] | None = None,
+    callback_every: int = 100,
+    convergence: Convergence | bool | None = None,
+    noise: str = "logistic",
+    exact_limit: int = DEFAULT_EXACT_LIMIT,
+    final_samples: int = 2000,
+    local_dim: str | bool | None = None,
+    minibatch_size: int | None = None,
+    blas_threads: int | None = 1,
+    on_divergence: str = "raise",
+    compile_kwargs: Mapping | None = None,
+) -> FitResult:
+    """Fit a variational approximation to ``model`` (from the context when omitted).
+
+    Parameters
+    ----------
+    n
+        The most optimisation steps; the fit stops earlier once it has converged
+        (``convergence``).
+    estimator
+        Gradient estimator for the Bernoulli logits: any registered name
+        (``pmcgrad.estimator_names()``).
+    samples
+        Draws per step; a 2-evaluation estimator evaluates the model ``2 * samples`` times.
+    family
+        The Gaussian for the continuous free variables (on PyMC's unconstrained space):
+        ``"meanfield"``, ``"fullrank"``, or ``"bit_conditioned"``, whose mean and scale are
+        linear in the bits, ``q(theta | z) = N(mu + W z, diag(softplus(rho + V z))^2)``, with
+        ``beta_j`` paired to ``z_j`` when their shapes match (dense otherwise).
+    n_starts
+        Independent initialisations run as one vectorised graph; the one with the best final
+        ELBO estimate is reported, and ``result.final_elbos`` gives all of them.
+    start
+        Initial values by model variable name, on the model's scale, as ``pm.fit``'s
+        ``start``; for a Bernoulli variable an inclusion probability (0 and 1 count as 0.05
+        and 0.95). They set the first start; other starts are jittered around them.
+    optimizer
+        A PyMC optimiser in partial form, e.g. ``pm.adam(learning_rate=0.01)``; default
+        ``pm.adam(learning_rate=0.05, beta2=0.99)``. The stopping rule scales its steps.
+    random_seed
+        ``None``, an int or a ``numpy.random.Generator``, as ``pm.fit`` takes it.
+    callbacks
+        Called every ``callback_every`` steps as ``callback(result, loss_history, step)``,
+        like ``pm.fit``'s; PyMC's ``CheckParametersConvergence`` works. Raise
+        ``StopIteration`` to stop. ``callback_every=1`` calls them after every step, at the
+        cost of one compiled call per step.
+    convergence
+        The stopping rule (:class:`pmcgrad.vi.convergence.Convergence`); ``False`` runs all
+        ``n`` steps with a constant learning rate.
+    final_samples
+        Draws of the final low-noise ELBO estimate that ranks the starts.
+    local_dim
+        Per-observation latents. By default (``None``) bits are local when every Bernoulli
+        latent and an observed variable share their first dim: each row's bits are then
+        scored against that row's log-density terms only. Name the dim to require it;
+        ``False`` keeps every bit global.
+    minibatch_size
+        With local latents, use this many rows of the local dim per step; the observed data
+        must be ``pm.Data``.
+    blas_threads
+        BLAS threads during the fit (one by default; ``None`` leaves BLAS alone).
+    on_divergence
+        ``"raise"`` (default) a :class:`~pmcgrad.vi.loop.DivergenceError` when the loss grows
+        by orders of magnitude over its best, or ``"warn"`` and return the fit as it was
+        before the divergence.
+    compile_kwargs
+        ``{"mode": "JAX"}`` (or ``"NUMBA"``, the default, or ``"CVM"``) compiles the fit for
+        that backend, as ``pm.sample``'s ``compile_kwargs``.
+
+    Returns
+    -------
+    FitResult
+        Read-only; ``sample(draws)`` returns an ``xarray.DataTree``, ``refine(n)`` a new
+        result continued from this one.
+
+    Raises
+    ------
+    UnsupportedLatentError
+        A free discrete variable that is neither Bernoulli nor supported otherwise.
+    pymc.exceptions.SamplingError
+        The model's log density is not finite at its initial point.
+    NonFiniteError, DivergenceError
+        A non-finite or diverging loss; ``error.result`` holds the last good state.
+    FitInterrupted
+        Ctrl-C (a ``KeyboardInterrupt``); ``error.result`` holds the partial fit.
+    """
+    model = _check_model(model)
+    n = _check_int(n, "n", minimum=0)
+    est = get_estimator(estimator)
+    samples = _check_int(samples, "samples", minimum=1)
+    if samples < est.min_samples:
+        raise ValueError(f"estimator {est.name!r} needs samples >= {est.min_samples}, got "
+                         f"samples={samples}")
+    if family not in FAMILIES:
+        raise ValueError(f"unknown family {family!r}; valid families: {', '.join(FAMILIES)}")
+    n_starts = _check_int(n_starts, "n_starts", minimum=1)
+    noise_name = get_noise(noise).name
+    exact_limit = _check_int(exact_limit, "exact_limit", minimum=1)
+    final_samples = _check_int(final_samples, "final_samples", minimum=2)
+    callback_every = _check_int(callback_every, "callback_every", minimum=1)
+    callbacks = _check_callbacks(callbacks)
+    convergence = _check_convergence(convergence)
+    blas_threads = None if blas_threads is None else _check_int(blas_threads, "blas_threads",
+                                                                minimum=1)
+    if on_divergence not in _ON_DIVERGENCE:
+        raise ValueError(f"on_divergence must be one of {_ON_DIVERGENCE}, got "
+                         f"{on_divergence!r}")
+    if optimizer is not None and not callable(optimizer):
+        raise TypeError(
+            f"optimizer must be a PyMC optimiser in partial form such as "
+            f"pm.adam(learning_rate=0.01), got {optimizer!r}"
+        )
+    mode = _check_compile_kwargs(compile_kwargs)
+    _check_random_seed(random_seed)
+    structure = analyse_model(model, local_dim)
+    _check_start(start, model)
+    model.check_start_vals(model.initial_point())
+    if minibatch_size is not None:
+        _check_minibatch(structure, minibatch_size, family)
+
+    options = FitOptions(
+        estimator=est.name, samples=samples, family=family, n_starts=n_starts,
+        noise=noise_name, exact_limit=exact_limit, local_dim=local_dim,
+        minibatch_size=minibatch_size, optimizer_key=optimizer_key(optimizer),
+        compile_mode=mode,
+    )
+    run_options = dict(progressbar=progressbar, callbacks=callbacks,
+                       callback_every=callback_every, convergence=convergence,
+                       final_samples=final_samples, blas_threads=blas_threads,
+                       on_divergence=on_divergence)
+    with progress_bar(progressbar) as progress:
+        compiling = progress.add_task("Compiling the ELBO (first fit of this model)",
+                                      total=None, loss="", visible=False)
+        fitter = get_fitter(model, options, optimizer=optimizer,
+                            on_compile=lambda: progress.update(compiling, visible=True))
+        progress.remove_task(compiling)
+        schedule = initial_schedule(convergence, has_bits=fitter.logits is not None,
+                                    has_reals=fitter.family is not None)
+        state = fitter.init(random_seed, start, schedule)
+        return _run(fitter, state, n, run_options, progress)
+
+
+def continue_fit(result: FitResult, n: int, **options) -> FitResult:
+    """``n`` more steps from ``result``'s state (what ``FitResult.refine`` calls)."""
+    n = _check_int(n, "n", minimum=0)
+    unknown = set(options) - set(result.run_options)
+    if unknown:
+        raise TypeError(f"refine() got unknown options {sorted(unknown)}; it takes "
+                        f"{sorted(result.run_options)}")
+    run_options = {**result.run_options, **options}
+    run_options["callbacks"] = _check_callbacks(run_options["callbacks"])
+    with progress_bar(run_options["progressbar"]) as progress:
+        return _run(result.fitter, result.state, n, run_options, progress)
+
+
+def _run(fitter, state, n, run_options, progress) -> FitResult:
+    final_steps = math.ceil(run_options["final_samples"] / fitter.options.samples)
+    final_steps = max(final_steps, 2)
+
+    def make_result(at_state, reason, final=False):
+        if final:
+            draws = fitter.final_elbo_draws(at_state, final_steps)
+        else:  # a result seen by a callback or attached to an error: recent steps suffice
+            history = at_state.history[-100:]
+            draws = -history if history.shape[0] >= 2 else np.full(
+                (2, at_state.history.shape[1]), np.nan)
+        return FitResult(fitter, at_state, reason, draws, run_options)
+
+    state, reason = run(
+        fitter, state, n, convergence=run_options["convergence"],
+        progressbar=run_options["progressbar"], callbacks=run_options["callbacks"],
+        callback_every=run_options["callback_every"],
+        on_divergence=run_options["on_divergence"],
+        blas_threads=run_options["blas_threads"], make_result=make_result, progress=progress,
+    )
+    return make_result(state, reason, final=True)
+
+
+# --- argument checks
+def _check_model(model) -> pm.Model:
+    if model is not None and not isinstance(model, pm.Model):
+        raise TypeError(f"model must be a pymc.Model, got {type(model).__name__}: {model!r}")
+    return modelcontext(model)
+
+
+def _check_int(value, name: str, *, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be an int, got {value!r} ({type(value).__name__})")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _check_callbacks(callbacks) -> list:
+    callbacks = list(callbacks or [])
+    for index, callback in enumerate(callbacks):
+        if not callable(callback):
+            raise TypeError(f"callbacks[{index}] is not callable: {callback!r}")
+    return callbacks
+
+
+def _check_convergence(convergence) -> Convergence:
+    if convergence is None or convergence is True:
+        return Convergence()
+    if convergence is False:
+        return Convergence(enabled=False)
+    if not isinstance(convergence, Convergence):
+        raise TypeError("convergence must be a pmcgrad.vi.Convergence, True or False, got "
+                        f"{convergence!r}")
+    return convergence
+
+
+def _check_compile_kwargs(compile_kwargs) -> str | None:
+    if compile_kwargs is None:
+        return None
+    if not isinstance(compile_kwargs, Mapping) or set(compile_kwargs) - {"mode"}:
+        raise ValueError(f"compile_kwargs takes only 'mode' (e.g. {{'mode': 'JAX'}}), got "
+                         f"{compile_kwargs!r}")
+    mode = compile_kwargs.get("mode")
+    if isinstance(mode, str):
+        mode = mode.upper()
+    if mode not in _COMPILE_MODES:
+        raise ValueError(f"compile_kwargs['mode'] must be one of "
+                         f"{[m for m in _COMPILE_MODES if m]}, got {compile_kwargs['mode']!r}")
+    if mode == "JAX":
+        try:
+            import jax  # noqa: F401
+        except ImportError:
+            raise ImportError("compile_kwargs={'mode': 'JAX'} needs jax: pip install "
+                              "'pmcgrad[jax]'") from None
+    return mode
+
+
+def _check_random_seed(random_seed) -> None:
+    if random_seed is None or isinstance(random_seed, np.random.Generator | np.random.SeedSequence):
+        return
+    if isinstance(random_seed, bool) or not isinstance(random_seed, int | np.integer):
+        raise TypeError(f"random_seed must be None, an int or a numpy Generator, got "
+                        f"{random_seed!r}")
+    if random_seed < 0:
+        raise ValueError(f"random_seed must be >= 0, got {random_seed}")
+
+
+def _check_start(start, model) -> None:
+    if start is None:
+        return
+    if not isinstance(start, Mapping):
+        raise TypeError(f"start must be a dict of initial values by variable name, got "
+                        f"{start!r}")
+    names = [rv.name for rv in model.free_RVs]
+    for name in start:
+        if name not in names:
+            raise ValueError(f"start[{name!r}]: {name!r} is not a free variable of the model; "
+                             f"its free variables are {names}")
+
+
+def _check_minibatch(structure, minibatch_size, family) -> None:
+    """Minibatching selects rows of the local dim in the graph: say why it cannot."""
+    local = structure.local
+    if local is None:
+        raise ValueError(
+            f"minibatch_size={minibatch_size}: minibatching needs per-observation latents (a "
+            "Bernoulli latent whose first dim is the observed data's first dim); this model's "
+            "latents are global"
+        )
+    if isinstance(minibatch_size, bool) or not isinstance(minibatch_size, int | np.integer) \
+            or not 1 <= minibatch_size <= local.rows:
+        raise ValueError(
+            f"minibatch_size must be an int from 1 to the {local.rows} rows of dim "
+            f"{local.dim!r}, got {minibatch_size!r}"
+        )
+    if family == "bit_conditioned":
+        raise ValueError(
+            "minibatch_size is not supported with family='bit_conditioned' (its Gaussian "
+            "depends on every bit); use 'meanfield' or 'fullrank'"
+        )
+    model = structure.model
+    for rv in structure.local_observed():
+        if model.rvs_to_values[rv].type.shape[0] is not None:
+            raise ValueError(
+                f"minibatch_size: the observed data of {rv.name!r} has a fixed number of rows; "
+                f"pass it as pm.Data (e.g. pm.Data('{rv.name}_data', values, dims=...)) so "
+                "that a step can select its rows"
+            )
