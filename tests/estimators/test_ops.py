@@ -22,7 +22,7 @@ def _toy(bits):
 def _value_and_grad(estimator, logits, f=_toy, samples=4, rng=0, mode=None, **kwargs):
     phi = pt.vector("phi", shape=(len(logits),))
     value = pmcgrad.expectation(f, phi, estimator, samples=samples, rng=rng, **kwargs)
-    fn = pmcgrad.compile([phi], [value, pytensor.grad(value, phi)], mode=mode)
+    fn = pmcgrad.function([phi], [value, pytensor.grad(value, phi)], mode=mode)
     return fn, np.asarray(logits, dtype="float64")
 
 
@@ -51,7 +51,7 @@ def test_numba_and_c_backends_agree_on_statistics(name):
     for mode in ["NUMBA", "CVM"]:
         phi = pt.vector("phi", shape=(k,))
         draws = pmcgrad.gradient_samples(_toy, phi, name, samples=20_000, rng=5)
-        fn = pmcgrad.compile([phi], draws.gradients, mode=mode)
+        fn = pmcgrad.function([phi], draws.gradients, mode=mode)
         results[mode] = fn(np.array(logits))
     if name == "exact":
         np.testing.assert_allclose(results["NUMBA"][0], exact, rtol=1e-12)
@@ -92,7 +92,7 @@ def test_two_estimates_on_one_shared_rng_draw_different_noise():
     phi = pt.vector("phi", shape=(4,))
     first = pmcgrad.gradient_samples(_toy, phi, "reinforce", samples=16, rng=rng)
     second = pmcgrad.gradient_samples(_toy, phi, "reinforce", samples=16, rng=rng)
-    a, b = pmcgrad.compile([phi], [first.gradients, second.gradients])(np.zeros(4))
+    a, b = pmcgrad.function([phi], [first.gradients, second.gradients])(np.zeros(4))
     assert not np.array_equal(a, b)
 
 
@@ -242,19 +242,19 @@ def test_user_registered_estimator_is_usable_and_unbiased():
 def _reinforce_baseline_one(uniform) -> Estimator:
     """REINFORCE with a constant baseline, drawing its uniforms with ``uniform``."""
 
-    def draw(rng, shape, dtype, noise):
+    def draw(rng, shape, dtype):
         rng, u = uniform(rng, shape, dtype)
         return rng, (u,)
 
-    def bits(logits, noise_tensors, noise):
+    def bits(logits, noise_tensors):
         return (noise_tensors[0] < pt.sigmoid(logits)).astype(logits.dtype)[None]
 
-    def gradient(logits, noise_tensors, fvals, noise):
-        b = bits(logits, noise_tensors, noise)[0]
+    def gradient(logits, noise_tensors, fvals):
+        b = bits(logits, noise_tensors)[0]
         return (fvals[0] - 1.0)[..., None] * (b - pt.sigmoid(logits))  # constant baseline 1
 
     return Estimator(
-        name="reinforce_baseline_one", op_name="ReinforceBaselineOne", family="score",
+        name="reinforce_baseline_one", op_name="ReinforceBaselineOne", kind="score",
         unbiased=True, formula="(f(b) - 1) (b - p)", reference="test", draw=draw, bits=bits,
         gradient=gradient,
     )
@@ -274,7 +274,7 @@ def test_an_estimator_drawing_with_pytensor_random_variables_needs_a_generator_r
     generator = pytensor.shared(np.random.default_rng(3))
     draws = pmcgrad.gradient_samples(table_function(table, k), logits, mine, samples=4,
                                      rng=generator)
-    step = pmcgrad.compile([], draws.gradients)
+    step = pmcgrad.function([], draws.gradients)
     assert not np.array_equal(step(), step())  # the Generator advances between calls
     expected = r"draw failed on pmcgrad's random stream.*pmcgrad\.streams\.uniform"
     with pytest.raises(TypeError, match=expected):
