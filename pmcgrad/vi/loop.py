@@ -13,7 +13,7 @@ from rich.progress import Progress, TextColumn
 from threadpoolctl import threadpool_limits
 
 from pmcgrad.estimators import streams
-from pmcgrad.ops import compile as compile_with_rng_updates
+from pmcgrad.ops import function as compile_with_rng_updates
 from pmcgrad.vi.family import bernoulli_entropy
 from pmcgrad.vi.result import FitResult
 
