@@ -30,11 +30,18 @@ from pytensor.gradient import disconnected_grad, disconnected_type
 from pytensor.tensor.variable import TensorVariable
 
 from pmcgrad import streams
-from pmcgrad.estimators import Estimator, NoiseDistribution, get_estimator, get_noise
+from pmcgrad.estimators import (
+    BUILT_IN_ESTIMATORS,
+    Estimator,
+    NoiseDistribution,
+    get_estimator,
+    get_noise,
+)
 from pmcgrad.estimators.contract import (
     check_draw_result,
     checked_bits,
     checked_gradient,
+    checked_shape,
     checked_value,
 )
 from pmcgrad.estimators.enumeration import DEFAULT_EXACT_LIMIT, check_enumeration_size
@@ -167,7 +174,7 @@ def expectation(
         logits_in, *noise_in, fvals_in = inputs
         (cotangent,) = output_grads
         per_draw = checked_gradient(est, logits_in, tuple(noise_in), fvals_in, noise_dist,
-                                    pieces.samples)
+                                    pieces.samples, run_time=pieces.run_time)
         padded = pt.shape_padright(cotangent, logits_in.ndim - cotangent.ndim)
         logits_grad = _nan_guard(padded * per_draw.mean(axis=0), logits_in, support)
         # The value is linear in the f-values; its weights give the pathwise gradient.
@@ -177,7 +184,8 @@ def expectation(
 
     op = EstimatorOp(
         [inner_logits, *inner_noise, inner_fvals],
-        [_nan_guard(checked_value(est, inner_logits, inner_fvals), inner_logits, support)],
+        [_nan_guard(checked_value(est, inner_logits, inner_fvals, run_time=pieces.run_time),
+                    inner_logits, support)],
         pullback=pullback,
         connection_pattern=[[True], *([False] for _ in inner_noise), [True]],
         inline=True,
@@ -208,8 +216,8 @@ def gradient_samples(
     est, support = pieces.estimator, pieces.estimator.support
     logits_const = disconnected_grad(pieces.logits)
     gradients = checked_gradient(est, logits_const, pieces.noise_tensors, pieces.fvals,
-                                 pieces.noise, pieces.samples)
-    value = checked_value(est, logits_const, pieces.fvals)
+                                 pieces.noise, pieces.samples, run_time=pieces.run_time)
+    value = checked_value(est, logits_const, pieces.fvals, run_time=pieces.run_time)
     return GradientSamples(_nan_guard(gradients, pieces.logits, support, leading=1),
                            _nan_guard(value, pieces.logits, support), pieces.evaluations)
 
@@ -222,6 +230,7 @@ class _Pieces(NamedTuple):
     fvals: TensorVariable  # [E, S, ...]
     samples: int
     evaluations: int | TensorVariable
+    run_time: bool  # check symbolic shapes when the graph runs (user estimators only)
 
 
 def _build(f, logits, estimator, samples, rng, noise, exact_limit) -> _Pieces:
@@ -241,6 +250,9 @@ def _build(f, logits, estimator, samples, rng, noise, exact_limit) -> _Pieces:
         check_enumeration_size(est.name, k, categories, exact_limit)
         samples = 1
     rng = shared_rng(rng)
+    # A user's estimator also gets its symbolic shapes checked when the graph runs; the
+    # built-in ones are tested, and their graphs are left free to fuse.
+    run_time = not any(est is built_in for built_in in BUILT_IN_ESTIMATORS)
 
     start = streams.draw_start(rng)
     shape = (samples, *_shape_of(logits))
@@ -256,13 +268,14 @@ def _build(f, logits, estimator, samples, rng, noise, exact_limit) -> _Pieces:
             "rng=pytensor.shared(np.random.default_rng(seed)) to draw with PyTensor's random "
             "variables"
         ) from error
-    next_rng, noise_tensors = check_draw_result(est, drawn, shape)
+    next_rng, noise_tensors = check_draw_result(est, drawn, shape, run_time=run_time)
     if noise_tensors:
         streams.record_draw(rng, next_rng)
 
     # The inputs of f are built from constant logits: they are thresholds, and the estimator,
     # not autodiff, supplies every logit gradient.
-    bits = checked_bits(est, disconnected_grad(logits), noise_tensors, noise_dist, samples)
+    bits = checked_bits(est, disconnected_grad(logits), noise_tensors, noise_dist, samples,
+                        run_time=run_time)
     groups = bits.shape[0]
     variable_shape = _shape_of(logits)[: variable_ndim(logits.ndim, est.support)]
     flat_bits = bits.reshape((groups * samples, *variable_shape))  # [E * S, ..., k]
@@ -275,8 +288,9 @@ def _build(f, logits, estimator, samples, rng, noise, exact_limit) -> _Pieces:
         evaluations = samples * est.evaluations(k, categories)
     # Build the gradient once now, so that a wrong shape fails here, not when grad is taken.
     checked_gradient(est, disconnected_grad(logits), tuple(noise_tensors), fvals, noise_dist,
-                     samples)
-    return _Pieces(est, noise_dist, logits, tuple(noise_tensors), fvals, samples, evaluations)
+                     samples, run_time=False)
+    return _Pieces(est, noise_dist, logits, tuple(noise_tensors), fvals, samples, evaluations,
+                   run_time)
 
 
 def _as_logits(logits, est: Estimator) -> TensorVariable:
@@ -379,8 +393,7 @@ def _evaluate(f: LatentFunction, flat_bits: TensorVariable, logits: TensorVariab
     if fvals.dtype not in ("float32", "float64"):
         fvals = fvals.astype(logits.dtype)
     # Pin the shape so a mismatch the static check could not see fails at run time.
-    return pt.specify_shape(fvals, tuple(flat_bits.shape[i] if s is None else s
-                                         for i, s in enumerate(static_in)))
+    return checked_shape(fvals, flat_bits.type.shape[:-1], "f")
 
 
 def _shape_of(tensor: TensorVariable) -> tuple:

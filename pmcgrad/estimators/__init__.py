@@ -48,6 +48,7 @@ from pmcgrad.estimators.support import BERNOULLI, CATEGORICAL, SUPPORTS
 __all__ = [
     "BERNOULLI",
     "BIT_LAYOUTS",
+    "BUILT_IN_ESTIMATORS",
     "CATEGORICAL",
     "DEFAULT_EXACT_LIMIT",
     "FAMILIES",
@@ -82,29 +83,29 @@ __all__ = [
 #: The old name of :data:`KINDS`, kept for one round.
 FAMILIES = KINDS
 
-_REGISTRY: dict[str, Estimator] = {
-    estimator.name: estimator
-    for estimator in (
-        EXACT,
-        REINFORCE,
-        REINFORCE_LOO,
-        EXP_SCORE,
-        NOISE_SCORE,
-        UNIFORM_BOUNDARY,
-        UNIFORM_NAIVE,
-        ANTITHETIC_EXP,
-        ANTITHETIC_NOISE,
-        AR,
-        ARM,
-        DISARM,
-        CATEGORICAL_EXACT,
-        CATEGORICAL_REINFORCE,
-        CATEGORICAL_REINFORCE_LOO,
-        RACE_SCORE,
-        RACE_AR,
-        ARSM,
-    )
-}
+#: The estimators pmcgrad defines, in registry order.
+BUILT_IN_ESTIMATORS: tuple[Estimator, ...] = (
+    EXACT,
+    REINFORCE,
+    REINFORCE_LOO,
+    EXP_SCORE,
+    NOISE_SCORE,
+    UNIFORM_BOUNDARY,
+    UNIFORM_NAIVE,
+    ANTITHETIC_EXP,
+    ANTITHETIC_NOISE,
+    AR,
+    ARM,
+    DISARM,
+    CATEGORICAL_EXACT,
+    CATEGORICAL_REINFORCE,
+    CATEGORICAL_REINFORCE_LOO,
+    RACE_SCORE,
+    RACE_AR,
+    ARSM,
+)
+
+_REGISTRY: dict[str, Estimator] = {estimator.name: estimator for estimator in BUILT_IN_ESTIMATORS}
 
 
 def register_estimator(estimator: Estimator, *, overwrite: bool = False) -> Estimator:

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 import pytensor.tensor as pt
 from pytensor.graph.basic import Variable
+from pytensor.raise_op import Assert
 from pytensor.tensor.variable import TensorVariable
 
 from pmcgrad.estimators.noise import NoiseDistribution
@@ -49,6 +50,7 @@ __all__ = [
     "check_draw_result",
     "checked_bits",
     "checked_gradient",
+    "checked_shape",
     "checked_value",
     "mean_value",
 ]
@@ -207,10 +209,12 @@ class Estimator:
         return (noise,) if self.uses_noise else ()
 
 
-def check_draw_result(est: Estimator, result, shape: tuple) -> tuple[Any, NoiseTensors]:
+def check_draw_result(est: Estimator, result, shape: tuple, *, run_time: bool = True
+                      ) -> tuple[Any, NoiseTensors]:
     """Check what ``est.draw`` returned: ``(next_rng, (tensor, ...))``, each of ``shape``.
 
-    Returns the pair with each tensor pinned to ``shape``.
+    Returns the pair with each tensor pinned to ``shape`` (``run_time``: see
+    :func:`checked_shape`).
     """
     where = _function_name(est, "draw")
     expected = "(next_rng, (tensor, ...)), each tensor of shape (S, *logits.shape)"
@@ -225,12 +229,13 @@ def check_draw_result(est: Estimator, result, shape: tuple) -> tuple[Any, NoiseT
         )
     noise_tensors = tuple(pt.as_tensor_variable(tensor) for tensor in noise_tensors)
     return next_rng, tuple(
-        _checked_shape(tensor, shape, f"{where}'s noise tensor {i}")
+        checked_shape(tensor, shape, f"{where}'s noise tensor {i}", run_time=run_time)
         for i, tensor in enumerate(noise_tensors))
 
 
 def checked_bits(est: Estimator, logits: TensorVariable, noise_tensors: NoiseTensors,
-                 noise: NoiseDistribution, samples: int) -> TensorVariable:
+                 noise: NoiseDistribution, samples: int, *, run_time: bool = True
+                 ) -> TensorVariable:
     """Call ``est.bits`` and check ``(E, S, ..., k)`` and the dtype its support needs.
 
     Bernoulli bits come back as ``logits``' float dtype (booleans and integers are cast);
@@ -246,7 +251,7 @@ def checked_bits(est: Estimator, logits: TensorVariable, noise_tensors: NoiseTen
             f"groups of S draws; E = 1 for one group: add it with [None]); it returned shape "
             f"{_text(bits)}"
         )
-    bits = _checked_shape(bits, (None, *expected[1:]), where, shown=expected)
+    bits = checked_shape(bits, (None, *expected[1:]), where, shown=expected, run_time=run_time)
     if est.support == CATEGORICAL:
         if not bits.dtype.startswith(("int", "uint")):
             raise TypeError(
@@ -258,20 +263,21 @@ def checked_bits(est: Estimator, logits: TensorVariable, noise_tensors: NoiseTen
 
 
 def checked_gradient(est: Estimator, logits: TensorVariable, noise_tensors: NoiseTensors,
-                     fvals: TensorVariable, noise: NoiseDistribution, samples: int
-                     ) -> TensorVariable:
+                     fvals: TensorVariable, noise: NoiseDistribution, samples: int, *,
+                     run_time: bool = True) -> TensorVariable:
     """Call ``est.gradient`` and check it returned ``(S, *logits.shape)``."""
     gradient = pt.as_tensor_variable(
         est.gradient(logits, noise_tensors, fvals, *est.noise_arguments(noise)))
-    return _checked_shape(gradient, (samples, *_shape_of(logits)), _function_name(est, "gradient"))
+    return checked_shape(gradient, (samples, *_shape_of(logits)),
+                         _function_name(est, "gradient"), run_time=run_time)
 
 
-def checked_value(est: Estimator, logits: TensorVariable, fvals: TensorVariable
-                  ) -> TensorVariable:
+def checked_value(est: Estimator, logits: TensorVariable, fvals: TensorVariable, *,
+                  run_time: bool = True) -> TensorVariable:
     """Call ``est.value`` and check it returned one estimate per batch row, ``(...)``."""
     value = pt.as_tensor_variable(est.value(logits, fvals))
     batch = _variable_shape(logits, est.support)[:-1]
-    return _checked_shape(value, batch, _function_name(est, "value"))
+    return checked_shape(value, batch, _function_name(est, "value"), run_time=run_time)
 
 
 def _check_signature(est: Estimator, attribute: str, arguments: Sequence[str]) -> None:
@@ -295,21 +301,36 @@ def _check_signature(est: Estimator, attribute: str, arguments: Sequence[str]) -
         ) from None
 
 
-def _checked_shape(tensor: TensorVariable, expected: Sequence, where: str,
-                   shown: Sequence | None = None) -> TensorVariable:
-    """``tensor`` pinned to ``expected`` (ints, symbolic sizes or None for any).
+def checked_shape(tensor: TensorVariable, expected: Sequence, where: str,
+                  shown: Sequence | None = None, *, run_time: bool = True) -> TensorVariable:
+    """``tensor``, checked against ``expected`` (ints, symbolic sizes, or None for any).
 
-    Dimensions known when the graph is built are compared now; the rest are pinned with
-    ``specify_shape``, so a mismatch fails when the function runs instead of broadcasting.
+    Dimensions known when the graph is built are compared now, and pinned with
+    ``specify_shape``. With ``run_time``, symbolic ones are checked when the graph runs, by an
+    ``Assert`` that names ``where`` (PyTensor's rewrites may drop a ``specify_shape`` whose
+    size is symbolic, and the tensor would then broadcast silently); without it they are not
+    checked, and the graph is left as free to fuse as before. ``shown`` is the expected shape
+    as the message writes it.
     """
     shown = expected if shown is None else shown
     if tensor.ndim != len(expected):
         raise ValueError(f"{where} returned shape {_text(tensor)}; expected {_text(shown)}")
-    for got, want in zip(tensor.type.shape, expected, strict=True):
-        want = _static(want)
-        if got is not None and isinstance(want, int) and got != want:
-            raise ValueError(f"{where} returned shape {_text(tensor)}; expected {_text(shown)}")
-    return pt.specify_shape(tensor, tuple(expected))
+    static, conditions = [], []
+    for axis, (got, want) in enumerate(zip(tensor.type.shape, expected, strict=True)):
+        if want is None or isinstance(want, int):
+            if got is not None and want is not None and got != want:
+                raise ValueError(
+                    f"{where} returned shape {_text(tensor)}; expected {_text(shown)}")
+            static.append(want)
+        else:
+            static.append(None)
+            if run_time:
+                conditions.append(pt.eq(tensor.shape[axis], want))
+    tensor = pt.specify_shape(tensor, tuple(static))
+    if conditions:
+        message = f"{where} returned a shape other than the expected {_text(shown)}"
+        tensor = Assert(message)(tensor, pt.all(pt.stack(conditions)))
+    return tensor
 
 
 def _variable_shape(logits: TensorVariable, support: str) -> tuple:
@@ -320,12 +341,6 @@ def _shape_of(tensor: TensorVariable) -> tuple:
     """Each dimension as an int when known at graph build, else as a symbolic size."""
     return tuple(size if size is not None else tensor.shape[axis]
                  for axis, size in enumerate(tensor.type.shape))
-
-
-def _static(size):
-    if size is None or isinstance(size, int):
-        return size
-    return None  # a symbolic size: checked at run time
 
 
 def _text(value) -> str:
