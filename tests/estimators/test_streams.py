@@ -151,3 +151,59 @@ def test_the_split_exponential_pair_is_two_independent_exponentials():
     assert abs(np.corrcoef(e1, e2)[0, 1]) < 5 / np.sqrt(n)
     phi = 0.7
     np.testing.assert_array_equal(np.exp(phi) * e1 > e2, share < 1 / (1 + np.exp(-phi)))
+
+
+# --- seed derivation
+def test_spawn_seeds_from_an_int_is_seedsequence_spawn():
+    """An int (or NumPy integer) gives exactly SeedSequence(seed).spawn(n)."""
+    for seed in (7, np.int64(7), np.uint32(7)):
+        children = streams.spawn_seeds(seed, 3)
+        expected = np.random.SeedSequence(7).spawn(3)
+        assert [c.generate_state(2).tolist() for c in children] == [
+            e.generate_state(2).tolist() for e in expected]
+
+
+def test_spawn_seeds_from_a_generator_advances_it_and_is_reproducible():
+    """A Generator gives children drawn from it, as PyMC's random_seed does, and advances."""
+    generator = np.random.default_rng(3)
+    first = streams.spawn_seeds(generator, 2)
+    second = streams.spawn_seeds(generator, 2)
+    again = streams.spawn_seeds(np.random.default_rng(3), 2)
+    assert first[0].generate_state(1) != second[0].generate_state(1)
+    assert first[0].generate_state(1) == again[0].generate_state(1)
+    assert len(streams.spawn_seeds(None, 4)) == 4
+    # Each child seeds a stream or a NumPy Generator.
+    pmcgrad.shared_rng(first[0])
+    np.random.default_rng(first[1])
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "message"),
+    [
+        (-1, ValueError, r"random_seed must be a non-negative int seed, got random_seed=-1"),
+        (np.int64(-5), ValueError, r"got random_seed=-5"),
+        (True, TypeError, r"random_seed must be None, a non-negative int.*True"),
+        (2.5, TypeError, r"random_seed must be None, a non-negative int.*2\.5 of type float"),
+        ("1", TypeError, r"random_seed must be None.*'1' of type str"),
+    ],
+)
+def test_spawn_seeds_refuses_bad_seeds_naming_the_argument(seed, error, message):
+    """Negative, boolean, float and string seeds are refused before anything is drawn."""
+    with pytest.raises(error, match=message):
+        streams.spawn_seeds(seed, 2)
+
+
+def test_spawn_seeds_names_the_callers_argument_and_checks_n():
+    """The name in the message is the caller's; n must be a non-negative int."""
+    with pytest.raises(ValueError, match=r"seed must be a non-negative int seed, got seed=-3"):
+        streams.spawn_seeds(-3, 1, name="seed")
+    with pytest.raises(ValueError, match=r"n must be a non-negative int, got -1"):
+        streams.spawn_seeds(0, -1)
+    assert streams.spawn_seeds(0, np.int64(0)) == []
+
+
+def test_shared_rng_refuses_a_variable_that_is_no_rng():
+    """A tensor variable that is neither a stream nor a Generator is named."""
+    with pytest.raises(TypeError, match=r"rng must be a seed, a numpy Generator, a pmcgrad "
+                                        r"stream"):
+        pmcgrad.shared_rng(pytensor.tensor.vector("x"))
