@@ -108,6 +108,18 @@ def test_unbiased_against_enumeration(name, categories):
     _assert_unbiased(gradients, exact)
 
 
+@pytest.mark.parametrize("name", SAMPLING)
+def test_padding_with_minus_infinity_gives_fewer_categories(name):
+    """A -inf logit is a category of probability 0, so variables with K = 3 can share a K = 4
+    tensor: the estimators stay unbiased, and the padded category's gradient has mean 0."""
+    logits, table = _problem(4, seed=4)
+    logits[:, :, 3] = -np.inf
+    gradients, _ = _draws(name, logits, table, seed=12)
+    exact = np.stack([exact_categorical(table[r], logits[r])[1] for r in range(2)])
+    np.testing.assert_array_equal(exact[..., 3], 0.0)
+    _assert_unbiased(gradients, exact)
+
+
 @pytest.mark.parametrize("categories", sorted(VARIABLES))
 def test_categorical_exact_matches_numpy_enumeration(categories):
     """categorical_exact's value and gradient equal an independent enumeration to rounding."""
