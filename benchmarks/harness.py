@@ -227,7 +227,7 @@ def value_and_gradient_call(problem, k: int, estimator: str, samples: int, *, se
                             ) -> Callable[[], tuple[np.ndarray, np.ndarray]]:
     """A zero-argument call returning ``(value, gradient (k,))`` as NumPy arrays.
 
-    One compiled ``pmcgrad.compile([logits], [value, pytensor.grad(value, logits)])``; the RNG
+    One compiled ``pmcgrad.function([logits], [value, pytensor.grad(value, logits)])``; the RNG
     advances on every call. JAX outputs are converted with ``np.asarray``, which waits for the
     device, so the time includes the whole computation.
     """
@@ -235,7 +235,7 @@ def value_and_gradient_call(problem, k: int, estimator: str, samples: int, *, se
     value = pmcgrad.expectation(problem.pytensor, logits_var, estimator, samples=samples,
                                 rng=seed, exact_limit=exact_limit)
     gradient = pytensor.grad(value, logits_var)
-    function = pmcgrad.compile([logits_var], [value, gradient], mode=mode)
+    function = pmcgrad.function([logits_var], [value, gradient], mode=mode)
     logits = np.zeros(k) if logits is None else logits
     logits = np.asarray(logits, dtype=dtype)
     if mode == "JAX":
@@ -246,7 +246,7 @@ def value_and_gradient_call(problem, k: int, estimator: str, samples: int, *, se
 def fonly_call(problem, bits: np.ndarray, *, mode: str | None = None) -> Callable[[], object]:
     """A zero-argument call that only evaluates f on the precomputed ``bits (N, k)``."""
     bits_var = pt.matrix("bits", shape=bits.shape, dtype=bits.dtype)
-    function = pmcgrad.compile([bits_var], problem.pytensor(bits_var), mode=mode)
+    function = pmcgrad.function([bits_var], problem.pytensor(bits_var), mode=mode)
     return lambda: function(bits)
 
 

@@ -1,5 +1,7 @@
-"""pmcgrad: gradient estimators for Bernoulli latents as PyTensor ops, and VI for PyMC models."""
+"""pmcgrad: gradient estimators for Bernoulli and categorical latents as PyTensor ops, and VI
+for PyMC models."""
 
+from pmcgrad import streams
 from pmcgrad.estimators import (
     Estimator,
     NoiseDistribution,
@@ -9,12 +11,20 @@ from pmcgrad.estimators import (
     noise_names,
     register_estimator,
     register_noise,
-    streams,
 )
-from pmcgrad.ops import GradientSamples, compile, expectation, gradient_samples, shared_rng
+from pmcgrad.ops import (
+    DEFAULT_EXACT_LIMIT,
+    GradientSamples,
+    compile,
+    expectation,
+    function,
+    gradient_samples,
+)
+from pmcgrad.streams import shared_rng, spawn_seeds
 from pmcgrad.vi import FitResult, fit
 
 __all__ = [
+    "DEFAULT_EXACT_LIMIT",
     "Estimator",
     "FitResult",
     "GradientSamples",
@@ -24,12 +34,14 @@ __all__ = [
     "estimator_table",
     "expectation",
     "fit",
+    "function",
     "get_estimator",
     "gradient_samples",
     "noise_names",
     "register_estimator",
     "register_noise",
     "shared_rng",
+    "spawn_seeds",
     "streams",
 ]
 

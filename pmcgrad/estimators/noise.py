@@ -1,9 +1,9 @@
 """Continuous noise for the thresholded reparameterisation ``b = 1{eps < F^-1(sigmoid(phi))}``.
 
-The seed's "arbitrary continuous variable on R" (MATH.md, ``noise_score``). A distribution is a
-CDF/PDF pair written as PyTensor expressions; the inverse CDF and the derivative of the log
-density are optional, and are derived when missing (bisection on the CDF, autodiff of
-``log pdf``).
+The source note's "arbitrary continuous variable on R" (docs/math.md, ``noise_score``). A
+distribution is a CDF/PDF pair written as PyTensor expressions; the inverse CDF and the
+derivative of the log density are optional, and are derived when missing (bisection on the
+CDF, autodiff of ``log pdf``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace
 from pytensor.tensor.variable import TensorVariable
 
-from pmcgrad.estimators import streams
+from pmcgrad import streams
 
 __all__ = [
     "NoiseDistribution",
@@ -61,6 +61,20 @@ class NoiseDistribution:
     # Optional d/dx log pdf(x) at x = F^-1(u), as a function of u, when a closed form avoids
     # the inverse CDF (logistic noise: 1 - 2u). The estimators draw u and score it.
     quantile_score: Expr | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.strip():
+            raise ValueError(f"a noise distribution's name must be a non-empty string; "
+                             f"got name={self.name!r}")
+        for attribute in ("cdf", "pdf"):
+            if not callable(getattr(self, attribute)):
+                raise TypeError(f"{attribute} of noise {self.name!r} must be a callable "
+                                f"PyTensor expression, got {getattr(self, attribute)!r}")
+        for attribute in ("icdf", "dlogpdf", "threshold", "threshold_slope", "quantile_score"):
+            value = getattr(self, attribute)
+            if value is not None and not callable(value):
+                raise TypeError(f"{attribute} of noise {self.name!r} must be callable or "
+                                f"None, got {value!r}")
 
     def inverse_cdf(self, u: TensorVariable) -> TensorVariable:
         """``F^-1(u)``, elementwise."""
@@ -112,6 +126,12 @@ _REGISTRY: dict[str, NoiseDistribution] = {}
 
 def register_noise(noise: NoiseDistribution, *, overwrite: bool = False) -> NoiseDistribution:
     """Add ``noise`` to the registry under ``noise.name`` and return it."""
+    if not isinstance(noise, NoiseDistribution):
+        raise TypeError(
+            f"register_noise expects a pmcgrad.NoiseDistribution (a name with cdf and pdf "
+            f"expressions), got {noise!r} of type {type(noise).__name__}; a registered noise "
+            "is used by name: expectation(..., noise='logistic')"
+        )
     if noise.name in _REGISTRY and not overwrite:
         raise ValueError(
             f"noise {noise.name!r} is already registered; pass overwrite=True to replace it"
@@ -124,6 +144,11 @@ def get_noise(noise: str | NoiseDistribution) -> NoiseDistribution:
     """Look a noise distribution up by name (a ``NoiseDistribution`` passes through)."""
     if isinstance(noise, NoiseDistribution):
         return noise
+    if not isinstance(noise, str):
+        raise TypeError(
+            f"noise must be a registered name ({', '.join(noise_names())}) or a "
+            f"NoiseDistribution; got {noise!r} of type {type(noise).__name__}"
+        )
     try:
         return _REGISTRY[noise]
     except KeyError:

@@ -79,7 +79,7 @@ def estimate_function(estimator: str, k: int, samples: int, *, exact_limit: int 
     draws = pmcgrad.gradient_samples(f, logits, est, samples=samples, rng=rng,
                                      exact_limit=exact_limit)
     estimate = draws.gradients.mean(axis=0)  # [R, k]: the estimator's S-sample estimate
-    function = pmcgrad.compile([logits, Q, c, d], estimate)
+    function = pmcgrad.function([logits, Q, c, d], estimate)
     effective_samples = 1 if est.enumerates else samples
     return EstimateFunction(
         estimator=est.name,

@@ -13,6 +13,7 @@ import numpy as np
 import pymc as pm
 from pymc.model import modelcontext
 
+from pmcgrad import streams
 from pmcgrad.estimators import Estimator, get_estimator, get_noise
 from pmcgrad.ops import DEFAULT_EXACT_LIMIT
 from pmcgrad.vi.convergence import Convergence, initial_schedule
@@ -153,7 +154,7 @@ def fit(
             f"pm.adam(learning_rate=0.01), got {optimizer!r}"
         )
     mode = _check_compile_kwargs(compile_kwargs)
-    _check_random_seed(random_seed)
+    (seed,) = streams.spawn_seeds(random_seed, 1)  # checks it; draws once from a Generator
     structure = analyse_model(model, local_dim)
     _check_start(start, model)
     model.check_start_vals(model.initial_point())
@@ -178,7 +179,7 @@ def fit(
         progress.remove_task(compiling)
         schedule = initial_schedule(convergence, has_bits=fitter.logits is not None,
                                     has_reals=fitter.family is not None)
-        state = fitter.init(random_seed, start, schedule)
+        state = fitter.init(seed, start, schedule)
         return _run(fitter, state, n, run_options, progress)
 
 
@@ -271,16 +272,6 @@ def _check_compile_kwargs(compile_kwargs) -> str | None:
             raise ImportError("compile_kwargs={'mode': 'JAX'} needs jax: pip install "
                               "'pmcgrad[jax]'") from None
     return mode
-
-
-def _check_random_seed(random_seed) -> None:
-    if random_seed is None or isinstance(random_seed, np.random.Generator | np.random.SeedSequence):
-        return
-    if isinstance(random_seed, bool) or not isinstance(random_seed, int | np.integer):
-        raise TypeError(f"random_seed must be None, an int or a numpy Generator, got "
-                        f"{random_seed!r}")
-    if random_seed < 0:
-        raise ValueError(f"random_seed must be >= 0, got {random_seed}")
 
 
 def _check_start(start, model) -> None:

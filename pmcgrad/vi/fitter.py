@@ -26,8 +26,9 @@ from pymc.initial_point import make_initial_point_fn
 from pytensor.graph.replace import graph_replace
 from pytensor.scan.utils import until
 
-from pmcgrad.estimators import Estimator, get_estimator, streams
-from pmcgrad.ops import compile as compile_with_streams
+from pmcgrad import streams
+from pmcgrad.estimators import Estimator, get_estimator
+from pmcgrad.ops import function as compile_with_streams
 from pmcgrad.vi.family import GaussianFamily, make_family, pairing
 from pmcgrad.vi.model import ModelStructure, analyse_model
 from pmcgrad.vi.objective import build_elbo
@@ -102,7 +103,7 @@ class Fitter:
         """A fresh state: start 0 at the model's initial point (``start`` overrides it, in
         constrained values as ``pm.fit``'s ``start``) with every inclusion probability 1/2
         (or as ``start`` gives it); later starts jittered, at random logits in (-3, 3)."""
-        seeds = np.random.SeedSequence(_seed_entropy(random_seed)).spawn(4)
+        seeds = streams.spawn_seeds(random_seed, 4)
         jitter = np.random.default_rng(seeds[0])
         starts, structure = self.options.n_starts, self.structure
         params: dict[str, np.ndarray] = {}
@@ -414,12 +415,3 @@ def _compile_block(state_vars, new_values, params, loss, finite, logit_grad, sca
         updates=dict(zip(state_vars, finals, strict=True)), mode=mode,
         on_unused_input="ignore",  # a model without bits or reals ignores some schedule inputs
     )
-
-
-def _seed_entropy(random_seed):
-    """PyMC's ``random_seed`` forms: None, an int (NumPy ints too) or a Generator."""
-    if random_seed is None or isinstance(random_seed, np.random.SeedSequence):
-        return random_seed if random_seed is None else random_seed.entropy
-    if isinstance(random_seed, np.random.Generator):
-        return int(random_seed.integers(0, 2**63))
-    return int(random_seed)

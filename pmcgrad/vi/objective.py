@@ -28,7 +28,8 @@ import pytensor.tensor as pt
 from pytensor.gradient import disconnected_grad
 from pytensor.tensor.variable import TensorVariable
 
-from pmcgrad.estimators import Estimator, streams
+from pmcgrad import streams
+from pmcgrad.estimators import Estimator
 from pmcgrad.ops import expectation
 from pmcgrad.vi.family import GaussianFamily, bernoulli_entropy, bernoulli_log_density
 from pmcgrad.vi.model import ModelStructure

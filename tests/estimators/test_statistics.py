@@ -1,4 +1,4 @@
-"""Statistical tests: the estimators against exact enumeration and MATH.md's closed forms."""
+"""Statistical tests: the estimators against enumeration and the closed forms of docs/math.md."""
 
 from __future__ import annotations
 
@@ -74,19 +74,19 @@ def test_exact_matches_numpy_enumeration():
 
 
 def test_uniform_naive_is_biased():
-    """uniform_naive misses MATH.md's example gradient (0.89) by many standard errors."""
+    """uniform_naive misses the example gradient of docs/math.md (0.89) by many standard errors."""
     table = np.array([-1.0, 3.0])  # f(0) = -1, f(1) = 3
     logits = np.array([0.7])
     exact = exact_table_gradient(table, logits)
     assert exact[0] == pytest.approx(0.89, abs=0.01)
     draws = _per_draw("uniform_naive", table_function(table, 1), logits, 40_000, seed=2)
     se = draws.std(ddof=1) / np.sqrt(draws.size)
-    assert draws.mean() == pytest.approx(0.56, abs=0.02)  # MATH.md: averages 0.56
+    assert draws.mean() == pytest.approx(0.56, abs=0.02)  # docs/math.md, correction 2: 0.56
     assert abs(draws.mean() - exact[0]) > 20 * se
 
 
 def test_seed_reinforce_formula_would_be_biased():
-    """MATH.md correction 1: the seed's (-1)^b f(b) s(1-s) averages -0.52, not the gradient."""
+    """docs/math.md correction 1: the note's (-1)^b f(b) s(1-s) averages -0.52, not the gradient."""
     phi, f0, f1 = 0.7, -1.0, 3.0
     p = 1 / (1 + np.exp(-phi))
     seed_mean = p * (-f1) * p * (1 - p) + (1 - p) * f0 * p * (1 - p)
@@ -96,7 +96,7 @@ def test_seed_reinforce_formula_would_be_biased():
     _assert_mean_within(draws, exact_table_gradient(table, np.array([phi])))
 
 
-# MATH.md, "Exact variances for tests": one bit, phi = 0, f(b) = (b - t)^2, t = 0.49.
+# docs/math.md, "Closed-form variances at k = 1": one bit, phi = 0, f(b) = (b - t)^2, t = 0.49.
 T = 0.49
 CLOSED_FORM_VARIANCE = {
     "reinforce": ((1 - T) ** 4 + T**4) / 8 - ((1 - 2 * T) / 4) ** 2,
@@ -119,7 +119,7 @@ def _toy(bits):
 
 @pytest.mark.parametrize("estimator", list(CLOSED_FORM_VARIANCE))
 def test_closed_form_variance_at_k1(estimator):
-    """MATH.md's k = 1 variances (t = 0.49, phi = 0) hold within Monte Carlo error."""
+    """The k = 1 variances of docs/math.md (t = 0.49, phi = 0) hold within Monte Carlo error."""
     replicates = 200_000
     if estimator == "reinforce_loo":
         # The estimator is the average over S = 2 draws; batch rows give independent replicates.
@@ -150,7 +150,7 @@ def test_logistic_noise_couplings_reduce_to_ar_and_arm():
 
 
 def test_antithetic_exp_gains_little_over_arm():
-    """MATH.md: at t = 0.49, phi = 0, the swap alone has variance ~3e-2, ARM 8.3e-6."""
+    """docs/math.md: at t = 0.49, phi = 0, the swap alone has variance ~3e-2, ARM 8.3e-6."""
     draws = _per_draw("antithetic_exp", _toy, np.zeros(1), 100_000, seed=13)[:, 0]
     assert 2e-2 < draws.var() < 4e-2
 

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 import pmcgrad
-from pmcgrad.estimators import streams
+from pmcgrad import streams
 
 GAMMA, MIX1, MIX2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 
@@ -29,7 +29,7 @@ def test_uniforms_are_splitmix64_bit_for_bit_and_the_counter_advances(mode):
     stream = pmcgrad.shared_rng(5)
     key = int(stream.get_value()[0])
     _, u = streams.uniform(stream, (3, 7), "float64")
-    draw = pmcgrad.compile([], u, mode=mode)
+    draw = pmcgrad.function([], u, mode=mode)
     first, second = draw(), draw()
     np.testing.assert_array_equal(first.ravel(), splitmix64_uniforms(key, 0, 21))
     np.testing.assert_array_equal(second.ravel(), splitmix64_uniforms(key, 21, 21))
@@ -37,7 +37,7 @@ def test_uniforms_are_splitmix64_bit_for_bit_and_the_counter_advances(mode):
 
 
 def test_a_plain_pytensor_function_repeats_its_draws():
-    """Only pmcgrad.compile (or the updates it adds) advances a stream, as the README says."""
+    """Only pmcgrad.function (or the updates it adds) advances a stream, as the README says."""
     stream = pmcgrad.shared_rng(1)
     _, u = streams.uniform(stream, (4,), "float64")
     plain = pytensor.function([], u)
@@ -49,7 +49,7 @@ def test_two_draws_on_one_stream_chain_and_one_update_covers_both():
     key = int(stream.get_value()[0])
     _, a = streams.uniform(stream, (5,), "float64")
     _, b = streams.uniform(stream, (3,), "float64")
-    draw = pmcgrad.compile([], [a, b])
+    draw = pmcgrad.function([], [a, b])
     first_a, first_b = draw()
     np.testing.assert_array_equal(first_a, splitmix64_uniforms(key, 0, 5))
     np.testing.assert_array_equal(first_b, splitmix64_uniforms(key, 5, 3))
@@ -60,7 +60,7 @@ def test_two_draws_on_one_stream_chain_and_one_update_covers_both():
 def test_float32_uniforms_stay_strictly_inside_the_unit_interval():
     stream = pmcgrad.shared_rng(3)
     _, u = streams.uniform(stream, (200_000,), "float32")
-    values = pmcgrad.compile([], u)()
+    values = pmcgrad.function([], u)()
     assert values.dtype == np.float32
     assert values.min() > 0 and values.max() < 1
 
@@ -88,7 +88,7 @@ def test_draws_follow_their_law(draw, law):
     """Kolmogorov-Smirnov at n = 100000 (fixed seed) and the first two moments within 5 SE."""
     n = 100_000
     _, x = draw(pmcgrad.shared_rng(11), (n,), "float64")
-    values = pmcgrad.compile([], x)()
+    values = pmcgrad.function([], x)()
     assert stats.kstest(values, law.cdf).pvalue > 1e-3
     mean, var = law.mean(), law.var()
     assert abs(values.mean() - mean) < 5 * np.sqrt(var / n)
@@ -111,7 +111,7 @@ def test_every_way_of_counting_a_draw_gives_the_same_numbers(shape):
         rows = pytensor.tensor.iscalar("rows")
         shape, inputs, values = (rows, 7), [rows], (6,)
     _, u = streams.uniform(stream, shape, "float64")
-    drawn = pmcgrad.compile(inputs, u)(*values)
+    drawn = pmcgrad.function(inputs, u)(*values)
     np.testing.assert_array_equal(drawn.ravel(), splitmix64_uniforms(key, 0, drawn.size))
 
 
@@ -121,7 +121,7 @@ def test_seeds_give_independent_looking_streams():
 
     def first_draw(seed):
         _, u = streams.uniform(pmcgrad.shared_rng(seed), (n,), "float64")
-        return pmcgrad.compile([], u)()
+        return pmcgrad.function([], u)()
 
     assert abs(np.corrcoef(first_draw(1), first_draw(2))[0, 1]) < 5 / np.sqrt(n)
     np.testing.assert_array_equal(first_draw(1), first_draw(1))
@@ -131,7 +131,7 @@ def test_a_generator_seed_and_bad_seeds():
     state = streams.stream_state(np.random.default_rng(0))
     assert state.dtype == np.uint64 and state[1] == 0
     np.testing.assert_array_equal(state, streams.stream_state(np.random.default_rng(0)))
-    with pytest.raises(TypeError, match="rng must be None, an int seed"):
+    with pytest.raises(TypeError, match="rng must be None, a non-negative int"):
         pmcgrad.shared_rng("seven")
     with pytest.raises(TypeError, match="needs a stream"):
         streams.uniform(pytensor.shared(np.zeros(2)), (3,), "float64")
@@ -144,10 +144,66 @@ def test_the_split_exponential_pair_is_two_independent_exponentials():
 
     n = 100_000
     _, (s, w) = draw_exponential_pair_split(pmcgrad.shared_rng(12), (n,), "float64")
-    total, share = pmcgrad.compile([], [s, w])()
+    total, share = pmcgrad.function([], [s, w])()
     e1, e2 = total * (1 - share), total * share
     for e in (e1, e2):
         assert stats.kstest(e, stats.expon().cdf).pvalue > 1e-3
     assert abs(np.corrcoef(e1, e2)[0, 1]) < 5 / np.sqrt(n)
     phi = 0.7
     np.testing.assert_array_equal(np.exp(phi) * e1 > e2, share < 1 / (1 + np.exp(-phi)))
+
+
+# --- seed derivation
+def test_spawn_seeds_from_an_int_is_seedsequence_spawn():
+    """An int (or NumPy integer) gives exactly SeedSequence(seed).spawn(n)."""
+    for seed in (7, np.int64(7), np.uint32(7)):
+        children = streams.spawn_seeds(seed, 3)
+        expected = np.random.SeedSequence(7).spawn(3)
+        assert [c.generate_state(2).tolist() for c in children] == [
+            e.generate_state(2).tolist() for e in expected]
+
+
+def test_spawn_seeds_from_a_generator_advances_it_and_is_reproducible():
+    """A Generator gives children drawn from it, as PyMC's random_seed does, and advances."""
+    generator = np.random.default_rng(3)
+    first = streams.spawn_seeds(generator, 2)
+    second = streams.spawn_seeds(generator, 2)
+    again = streams.spawn_seeds(np.random.default_rng(3), 2)
+    assert first[0].generate_state(1) != second[0].generate_state(1)
+    assert first[0].generate_state(1) == again[0].generate_state(1)
+    assert len(streams.spawn_seeds(None, 4)) == 4
+    # Each child seeds a stream or a NumPy Generator.
+    pmcgrad.shared_rng(first[0])
+    np.random.default_rng(first[1])
+
+
+@pytest.mark.parametrize(
+    ("seed", "error", "message"),
+    [
+        (-1, ValueError, r"random_seed must be a non-negative int seed, got random_seed=-1"),
+        (np.int64(-5), ValueError, r"got random_seed=-5"),
+        (True, TypeError, r"random_seed must be None, a non-negative int.*True"),
+        (2.5, TypeError, r"random_seed must be None, a non-negative int.*2\.5 of type float"),
+        ("1", TypeError, r"random_seed must be None.*'1' of type str"),
+    ],
+)
+def test_spawn_seeds_refuses_bad_seeds_naming_the_argument(seed, error, message):
+    """Negative, boolean, float and string seeds are refused before anything is drawn."""
+    with pytest.raises(error, match=message):
+        streams.spawn_seeds(seed, 2)
+
+
+def test_spawn_seeds_names_the_callers_argument_and_checks_n():
+    """The name in the message is the caller's; n must be a non-negative int."""
+    with pytest.raises(ValueError, match=r"seed must be a non-negative int seed, got seed=-3"):
+        streams.spawn_seeds(-3, 1, name="seed")
+    with pytest.raises(ValueError, match=r"n must be a non-negative int, got -1"):
+        streams.spawn_seeds(0, -1)
+    assert streams.spawn_seeds(0, np.int64(0)) == []
+
+
+def test_shared_rng_refuses_a_variable_that_is_no_rng():
+    """A tensor variable that is neither a stream nor a Generator is named."""
+    with pytest.raises(TypeError, match=r"rng must be a seed, a numpy Generator, a pmcgrad "
+                                        r"stream"):
+        pmcgrad.shared_rng(pytensor.tensor.vector("x"))
