@@ -77,6 +77,8 @@ class Problem:
                              f"{', '.join(PROBLEM_KINDS)}")
         if (self.kind == "toy") != (self.t is not None):
             raise ValueError(f"a target t is given for the toy problem only, got {self!r}")
+        if self.t is not None:  # a plain float, so that the name reads toy_t0.49
+            object.__setattr__(self, "t", float(self.t))
 
     @classmethod
     def toy(cls, t: float) -> Problem:

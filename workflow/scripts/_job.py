@@ -26,6 +26,7 @@ import os
 import signal
 import sys
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -80,13 +81,13 @@ def job_environment(smk) -> Iterator[None]:
         except JobInterrupted:
             pass  # reported below, with the outputs removed
         except BaseException:
+            # Into the rule's log too: Python prints the traceback only at exit, after the
+            # descriptors are restored, where `snakemake --show-failed-logs` would not see it.
+            traceback.print_exc()
             if not received:
                 raise
-            # An interrupt that surfaced as another error (one raised inside compiled code
+            # Else an interrupt surfaced as another error (one raised inside compiled code
             # comes out as SystemError): the job was still interrupted.
-            import traceback
-
-            traceback.print_exc()
         finally:
             if received:
                 removed = _remove_outputs(smk, since=started)

@@ -15,12 +15,16 @@ import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from pmcgrad.study import columns
 from pmcgrad.study.runtimes import job_times
 from pmcgrad.study.tables import read_table
+
+if TYPE_CHECKING:
+    import xarray as xr
 
 __all__ = [
     "INPUT_KINDS",
@@ -108,7 +112,7 @@ def load_inputs(paths: Mapping[str, str | os.PathLike | Iterable | None], *,
     return inputs
 
 
-def open_datatree(path: str | os.PathLike):
+def open_datatree(path: str | os.PathLike) -> xr.DataTree:
     """Open a saved fit (an ``xarray.DataTree`` in netcdf); ReportInputError naming the file
     when it is damaged or truncated (h5py's own message says neither)."""
     import xarray as xr

@@ -119,7 +119,7 @@ def colour_handle(name: str) -> Patch:
 
 
 def new_figure(nrows: int, ncols: int, *, height_per_row: float = 3.2, width: float = WIDTH,
-               **kwargs):
+               **kwargs) -> tuple[matplotlib.figure.Figure, np.ndarray]:
     """``(fig, axes)`` with ``axes`` always 2-d and room below for the legend."""
     fig, axes = plt.subplots(
         nrows, ncols, figsize=(width, height_per_row * nrows + 0.9), layout="constrained",

@@ -175,7 +175,7 @@ def test_every_caption_reports_this_run(built):
 
 
 def test_estimator_table_is_generated_from_the_registry(built):
-    """The estimator table lists every registered estimator beside MATH.md's closed forms."""
+    """The estimator table lists every registered estimator beside the closed forms."""
     html = built["html"].read_text(encoding="utf-8")
     table = html.split('id="estimator-table"', 1)[1].split("</table>", 1)[0]
     for row in pmcgrad.estimator_table():
