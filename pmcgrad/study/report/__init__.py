@@ -94,7 +94,7 @@ def build_report(
     sections = []
     for chapter in CHAPTERS:
         log.info("building chapter %s", chapter.id)
-        sections.append(chapter.build(loaded))
+        sections.append(chapter.make(loaded))
     highlights = [scope_sentence(loaded.gradient, loaded.optimisation, loaded.model),
                   *(h for s in sections for h in s.highlights)]
     page = page_html(

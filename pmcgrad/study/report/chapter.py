@@ -28,6 +28,17 @@ class Chapter:
     title: str
     needs: tuple[str, ...]  # report inputs it reads
     build: Callable[[ReportInputs], Section]
+    # (input, what it holds, where the workflow writes it) of the table without which the
+    # chapter has nothing to show: a run without it gets a note instead of the chapter.
+    requires: tuple[str, str, str] | None = None
+
+    def make(self, inputs: ReportInputs) -> Section:
+        """The chapter's section for ``inputs``."""
+        if self.requires is not None:
+            name, what, path = self.requires
+            if getattr(inputs, name) is None:
+                return self.without(what, path)
+        return self.build(inputs)
 
     def section(self) -> Section:
         """An empty section with this chapter's anchor and title."""

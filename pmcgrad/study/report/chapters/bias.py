@@ -181,9 +181,8 @@ def _bias_figure(summary: BiasSummary) -> bytes:
 
 
 def _build(inputs: ReportInputs) -> Section:
-    if inputs.gradient is None:
-        return CHAPTER.without("gradient study", "results/gradient.csv")
     return render_bias(summarise_bias(inputs.gradient))
 
 
-CHAPTER = Chapter("bias", "3. Bias check", needs=("gradient",), build=_build)
+CHAPTER = Chapter("bias", "3. Bias check", needs=("gradient",), build=_build,
+                  requires=("gradient", "gradient study", "results/gradient.csv"))

@@ -206,9 +206,8 @@ def _chain_figure(agg: pd.DataFrame) -> bytes:
 
 
 def _build(inputs: ReportInputs) -> Section:
-    if inputs.chain is None:
-        return CHAPTER.without("coupling-chain measurements", "results/chain.csv")
     return render_chain(summarise_chain(inputs.chain))
 
 
-CHAPTER = Chapter("chain", "5. The coupling chain", needs=("chain",), build=_build)
+CHAPTER = Chapter("chain", "5. The coupling chain", needs=("chain",), build=_build,
+                  requires=("chain", "coupling-chain measurements", "results/chain.csv"))

@@ -384,10 +384,9 @@ def _accuracy_time_figure(fits: pd.DataFrame) -> bytes:
 
 
 def _build(inputs: ReportInputs) -> Section:
-    if inputs.model is None:
-        return CHAPTER.without("model study", "results/model.csv")
     return render_model(summarise_model(inputs.model, inputs.model_traces, inputs.notes))
 
 
 CHAPTER = Chapter("model", "7. Model study: spike-and-slab regression",
-                  needs=("model", "model_traces", "models"), build=_build)
+                  needs=("model", "model_traces", "models"), build=_build,
+                  requires=("model", "model study", "results/model.csv"))

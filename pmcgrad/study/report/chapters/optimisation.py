@@ -131,9 +131,8 @@ def _optimisation_figure(summary: OptimisationSummary) -> bytes:
 
 
 def _build(inputs: ReportInputs) -> Section:
-    if inputs.optimisation is None:
-        return CHAPTER.without("optimisation runs", "results/optimisation.csv")
     return render_optimisation(summarise_optimisation(inputs.optimisation))
 
 
-CHAPTER = Chapter("optimisation", "6. Optimisation", needs=("optimisation",), build=_build)
+CHAPTER = Chapter("optimisation", "6. Optimisation", needs=("optimisation",), build=_build,
+                  requires=("optimisation", "optimisation runs", "results/optimisation.csv"))

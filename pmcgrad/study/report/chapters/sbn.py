@@ -168,10 +168,9 @@ def _grid_png(grid: dict) -> bytes:
 
 
 def _build(inputs: ReportInputs) -> Section:
-    if inputs.sbn is None:
-        return CHAPTER.without("sigmoid belief network results", "results/sbn.csv")
     return render_sbn(summarise_sbn(inputs.sbn, inputs.sbn_images))
 
 
 CHAPTER = Chapter("sbn", "8. Sigmoid belief network on digits", needs=("sbn", "sbn_images"),
-                  build=_build)
+                  build=_build,
+                  requires=("sbn", "sigmoid belief network results", "results/sbn.csv"))

@@ -202,9 +202,8 @@ def _variance_figure(agg: pd.DataFrame, panels: list[str], order: list[str]) -> 
 
 
 def _build(inputs: ReportInputs) -> Section:
-    if inputs.gradient is None:
-        return CHAPTER.without("gradient study", "results/gradient.csv")
     return render_variance(summarise_variance(inputs.gradient))
 
 
-CHAPTER = Chapter("variance", "4. Variance against k", needs=("gradient",), build=_build)
+CHAPTER = Chapter("variance", "4. Variance against k", needs=("gradient",), build=_build,
+                  requires=("gradient", "gradient study", "results/gradient.csv"))
