@@ -1,4 +1,4 @@
-"""The pmcgrad comparison study (DESIGN.md, "The study (Snakemake) and its report").
+"""The pmcgrad comparison study: gradient estimators, optimisation, model fits and a report.
 
     snakemake --cores 8 --workflow-profile profiles/default           # the default study
     snakemake --cores 2 --configfile config/tiny.yaml                  # the test configuration
@@ -10,17 +10,23 @@ reports/index.html. The study's logic lives in pmcgrad.study; the rules only say
 needs what.
 """
 
+from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
 
-configfile: "config/config.yaml"
+# The default study, used only when no --configfile is given. A config file given on the
+# command line is the whole config: it is not merged over this one, so a section or key it
+# lacks fails validation by name instead of silently taking the default's value.
+if not workflow.overwrite_configfiles:
+
+    configfile: Path(workflow.basedir) / "config" / "config.yaml"
 
 
-# Types and ranges first (the schema), then what only the estimator registry knows
-# (common.smk calls pmcgrad.study.config.check_config): both before any job is scheduled.
+# Types, required keys and ranges first (the schema), then what only the estimator registry
+# knows (common.smk parses the config into pmcgrad.study.settings): both before any job.
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
@@ -32,35 +38,12 @@ include: "workflow/rules/model.smk"
 include: "workflow/rules/sbn.smk"
 
 
-include: "workflow/rules/report.smk"
-
-
-rule all:
-    """Every table, every saved fit, and the report."""
-    default_target: True
-    input:
-        study_tables(),
-        "results/sbn.csv",
-        model_netcdfs(),
-        "reports/index.html",
-
-
-rule study:
-    """The study without its report: `snakemake study`."""
-    input:
-        study_tables(),
-        "results/sbn.csv",
-        model_netcdfs(),
-
-
 rule runtimes:
     """Every heavy job's wall time, memory and CPU time (Snakemake benchmarks) in one table."""
     input:
         benchmarks=benchmark_files(),
     output:
         table="results/runtimes.csv",
-    params:
-        names=benchmark_names(),
     log:
         "logs/runtimes.log",
     threads: 1
@@ -69,3 +52,22 @@ rule runtimes:
         runtime=5,
     script:
         "workflow/scripts/runtimes.py"
+
+
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    """Every table, every saved fit, and the report."""
+    default_target: True
+    input:
+        study_tables(),
+        model_netcdfs(),
+        rules.report.output.html,
+
+
+rule study:
+    """The study without its report: `snakemake study`."""
+    input:
+        study_tables(),
+        model_netcdfs(),

@@ -1,6 +1,7 @@
 """Study objectives with exact references (pure NumPy / SciPy; no PyTensor or PyMC).
 
-* :mod:`~pmcgrad.problems.toy` -- separable toy f(b) = sum_i (b_i - t)^2, closed forms.
+* :mod:`~pmcgrad.problems.toy` -- separable toy f(b) = sum_i (b_i - t)^2, closed forms, and
+  the exact variance of each estimator at k = 1 (the study's checks).
 * :mod:`~pmcgrad.problems.enumerate` -- exact E_q f and grad_phi E_q f by enumeration.
 * :mod:`~pmcgrad.problems.qubo` -- random quadratic objective with a closed-form gradient.
 * :mod:`~pmcgrad.problems.spike_slab` -- spike-and-slab regression: exact posterior
@@ -8,7 +9,10 @@
 """
 
 __all__ = [
+    "EXACT_POSTERIOR_MAX_K",
+    "K1_CLOSED_FORM_ESTIMATORS",
     "MAX_ENUMERATION_BITS",
+    "ClosedFormVariance",
     "MeanFieldFit",
     "Qubo",
     "SpikeSlabData",
@@ -19,6 +23,8 @@ __all__ = [
     "exact_log_evidence",
     "exact_model_posterior",
     "exact_posterior_inclusion",
+    "k1_variance",
+    "k1_variance_at_cost",
     "meanfield_cavi",
     "meanfield_elbo",
     "qubo_expectation",
@@ -45,6 +51,7 @@ from pmcgrad.problems.qubo import (
     random_qubo,
 )
 from pmcgrad.problems.spike_slab import (
+    EXACT_POSTERIOR_MAX_K,
     MeanFieldFit,
     SpikeSlabData,
     best_meanfield_optimum,
@@ -55,4 +62,12 @@ from pmcgrad.problems.spike_slab import (
     meanfield_elbo,
     simulate_spike_slab,
 )
-from pmcgrad.problems.toy import toy_expectation, toy_gradient, toy_objective
+from pmcgrad.problems.toy import (
+    K1_CLOSED_FORM_ESTIMATORS,
+    ClosedFormVariance,
+    k1_variance,
+    k1_variance_at_cost,
+    toy_expectation,
+    toy_gradient,
+    toy_objective,
+)

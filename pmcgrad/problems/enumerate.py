@@ -29,7 +29,7 @@ MAX_ENUMERATION_BITS = 24
 Objective = Callable[[NDArray[np.float64]], ArrayLike] | ArrayLike
 
 
-def all_bit_vectors(k: int) -> NDArray[np.float64]:
+def all_bit_vectors(k: int, dtype: type = np.float64) -> NDArray:
     """All 2^k bit vectors of length k in binary counting order.
 
     Row ``r`` is the binary representation of the integer ``r`` with the most significant
@@ -39,18 +39,31 @@ def all_bit_vectors(k: int) -> NDArray[np.float64]:
     ----------
     k : int
         Number of bits, 0 <= k <= 24.
+    dtype : NumPy dtype
+        float64 by default; an integer dtype saves memory for large k.
 
     Returns
     -------
-    ndarray, shape (2^k, k), float64
-        The bit vectors as 0.0 / 1.0.
+    ndarray, shape (2^k, k)
+        The bit vectors as 0 / 1 in ``dtype``.
 
     Raises
     ------
     ValueError
         If k is negative or larger than 24.
     """
-    return _bit_matrix(k).astype(np.float64)
+    if isinstance(k, bool) or not isinstance(k, int | np.integer):
+        raise TypeError(f"k must be an int, got {type(k).__name__}")
+    if k < 0:
+        raise ValueError(f"k must be non-negative, got k={k}")
+    if k > MAX_ENUMERATION_BITS:
+        raise ValueError(
+            f"k={k} is too large to enumerate (2^{k} bit vectors); "
+            f"the limit is k <= {MAX_ENUMERATION_BITS}"
+        )
+    ints = np.arange(2**k, dtype=np.int64)
+    shifts = np.arange(k - 1, -1, -1, dtype=np.int64)  # MSB first
+    return ((ints[:, None] >> shifts[None, :]) & 1).astype(dtype)
 
 
 def exact_expectation(f: Objective, logits: ArrayLike) -> NDArray[np.float64] | float:
@@ -102,22 +115,6 @@ def exact_gradient(f: Objective, logits: ArrayLike) -> NDArray[np.float64]:
     cond_0 = np.sum(w_minus_i * (1.0 - bits), axis=0)  # E[f | b_i = 0]
     # dp/dphi = p (1 - p), formed as exp(log p + log(1 - p)) so it never rounds to 0.
     return np.exp(log_p + log_1mp) * (cond_1 - cond_0)
-
-
-def _bit_matrix(k: int, dtype: type = np.uint8) -> NDArray:
-    """Rows of :func:`all_bit_vectors` in an integer dtype (saves memory for large k)."""
-    if isinstance(k, bool) or not isinstance(k, int | np.integer):
-        raise TypeError(f"k must be an int, got {type(k).__name__}")
-    if k < 0:
-        raise ValueError(f"k must be non-negative, got k={k}")
-    if k > MAX_ENUMERATION_BITS:
-        raise ValueError(
-            f"k={k} is too large to enumerate (2^{k} bit vectors); "
-            f"the limit is k <= {MAX_ENUMERATION_BITS}"
-        )
-    ints = np.arange(2**k, dtype=np.int64)
-    shifts = np.arange(k - 1, -1, -1, dtype=np.int64)  # MSB first
-    return ((ints[:, None] >> shifts[None, :]) & 1).astype(dtype)
 
 
 def _enumerate(

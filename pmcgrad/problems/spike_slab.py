@@ -18,6 +18,7 @@ q(beta_j) = Normal(m_j, s_j^2), with beta_j independent of z_j under q.
 from __future__ import annotations
 
 __all__ = [
+    "EXACT_POSTERIOR_MAX_K",
     "MeanFieldFit",
     "SpikeSlabData",
     "best_meanfield_optimum",
@@ -36,9 +37,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.special import entr, expit, logsumexp
 
-from pmcgrad.problems.enumerate import _bit_matrix
+from pmcgrad.problems.enumerate import all_bit_vectors
 
 _LOG_2PI = math.log(2.0 * math.pi)
+
+#: Largest k whose posterior the functions below enumerate by default (2^k small Choleskys).
+EXACT_POSTERIOR_MAX_K = 20
 
 # Rows of same-size submatrices Cholesky-factorised at once in the exact enumeration.
 _CHUNK_ROWS = 1 << 15
@@ -191,7 +195,7 @@ def simulate_spike_slab(
 
 
 def exact_model_posterior(
-    data: SpikeSlabData, max_k: int = 20
+    data: SpikeSlabData, max_k: int = EXACT_POSTERIOR_MAX_K
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Exact posterior over inclusion vectors by enumeration.
 
@@ -213,7 +217,9 @@ def exact_model_posterior(
     return bits.astype(np.float64), log_joint - logsumexp(log_joint)
 
 
-def exact_posterior_inclusion(data: SpikeSlabData, max_k: int = 20) -> NDArray[np.float64]:
+def exact_posterior_inclusion(
+    data: SpikeSlabData, max_k: int = EXACT_POSTERIOR_MAX_K
+) -> NDArray[np.float64]:
     """Exact posterior inclusion probabilities P(z_j = 1 | y).
 
     Parameters
@@ -232,7 +238,7 @@ def exact_posterior_inclusion(data: SpikeSlabData, max_k: int = 20) -> NDArray[n
     return post @ bits.astype(np.float64)
 
 
-def exact_log_evidence(data: SpikeSlabData, max_k: int = 20) -> float:
+def exact_log_evidence(data: SpikeSlabData, max_k: int = EXACT_POSTERIOR_MAX_K) -> float:
     """Exact log p(y) = log sum_z p(z) N(y; 0, sigma^2 I + slab_sd^2 X_z X_z^T).
 
     Parameters
@@ -478,7 +484,7 @@ def _log_joint_z(data: SpikeSlabData, max_k: int) -> tuple[NDArray[np.uint8], ND
     if k > max_k:
         raise ValueError(f"k={k} exceeds max_k={max_k}: exact enumeration needs 2^{k} terms")
     sigma2, slab2, pi = data.sigma**2, data.slab_sd**2, data.prior_inclusion
-    bits = _bit_matrix(k)
+    bits = all_bit_vectors(k, np.uint8)
     sizes = bits.sum(axis=1, dtype=np.int64)
     gram = x.T @ x / sigma2
     xty = x.T @ y / sigma2

@@ -16,6 +16,7 @@ import pytensor.tensor as pt
 from numpy.typing import NDArray
 
 import pmcgrad
+from pmcgrad.ops import DEFAULT_EXACT_LIMIT
 from pmcgrad.study.objectives import QuadraticObjective
 
 __all__ = ["EstimateFunction", "estimate_function", "samples_for_cost"]
@@ -60,8 +61,8 @@ class EstimateFunction:
         return np.concatenate(parts, axis=0)
 
 
-def estimate_function(estimator: str, k: int, samples: int, *, exact_limit: int = 20
-                      ) -> EstimateFunction:
+def estimate_function(estimator: str, k: int, samples: int, *,
+                      exact_limit: int = DEFAULT_EXACT_LIMIT) -> EstimateFunction:
     """Compile the estimates of ``estimator`` at dimension ``k`` with ``samples`` draws each.
 
     The objective ``f(b) = b^T Q b + c^T b + d`` maps bits ``(N, R, k)`` to ``(N, R)``.

@@ -21,12 +21,16 @@ from numpy.typing import NDArray
 from scipy.stats import norm
 
 import pmcgrad
-from pmcgrad.study.columns import GRADIENT_COLUMNS
+from pmcgrad.study.columns import GRADIENT
 from pmcgrad.study.estimates import EstimateFunction, estimate_function
-from pmcgrad.study.io import job_seed, write_table
-from pmcgrad.study.objectives import QuadraticObjective, make_objective
+from pmcgrad.study.objectives import Problem, QuadraticObjective, make_objective
+from pmcgrad.study.seeds import job_seed
+from pmcgrad.study.settings import GradientSettings
+from pmcgrad.study.tables import write_table
 
 __all__ = [
+    "BIAS_ABS",
+    "BIAS_FALSE_FLAG_RATE",
     "BIAS_Z",
     "LOGIT_SETTINGS",
     "SATURATED_LOGIT",
@@ -34,6 +38,7 @@ __all__ = [
     "bias_threshold",
     "gradient_rows",
     "logit_setting",
+    "rows_per_job",
     "run_gradient_job",
 ]
 
@@ -46,6 +51,8 @@ SATURATED_LOGIT = 6.0
 #: z_k = bias_threshold(k) is BIAS_Z at k = 1, corrected for the k coordinates tested at once.
 BIAS_Z = 4.0
 BIAS_ABS = 1e-9
+#: The chance that an unbiased row is flagged, at every k: one normal coordinate beyond BIAS_Z.
+BIAS_FALSE_FLAG_RATE = float(2 * norm.sf(BIAS_Z))
 
 _ROUNDING = 1e-12
 
@@ -74,7 +81,7 @@ def bias_threshold(k: int) -> float:
     on each coordinate flags about 0.4% of unbiased rows at k = 64 by chance, a few rows of
     every default study.
     """
-    return float(norm.isf(2 * norm.sf(BIAS_Z) / (2 * k)))
+    return float(norm.isf(BIAS_FALSE_FLAG_RATE / (2 * k)))
 
 
 def bias_statistics(estimates: NDArray, exact: NDArray) -> dict[str, float | int | bool]:
@@ -146,33 +153,26 @@ def gradient_rows(
     return rows
 
 
-def run_gradient_job(
-    problem: str,
-    k: int,
-    *,
-    estimators: Sequence[str],
-    logits: Sequence[str],
-    seeds: Sequence[int],
-    replicates: int,
-    max_evaluations: int,
-    exact_max_k: int,
-    instance_seed: int,
-    out: str,
-) -> None:
+def rows_per_job(settings: GradientSettings, k: int) -> int:
+    """The rows one job at ``k`` writes: estimator x logit setting x seed."""
+    return len(settings.estimators_at(k)) * len(settings.logits) * len(settings.seeds)
+
+
+def run_gradient_job(problem: Problem, k: int, settings: GradientSettings, out: str) -> None:
     """Write ``out`` (a per-job slice of ``gradient.csv``) for one problem at one ``k``.
 
-    ``exact`` is skipped above ``exact_max_k`` (it enumerates ``2^k`` vectors). A row spends at
-    most ``max_evaluations`` f-evaluations: an estimator whose estimate costs more than
-    ``max_evaluations / replicates`` (``uniform_boundary`` at large k) gets fewer replicates,
-    never fewer than 2; the ``draws`` column records how many.
+    ``exact`` is skipped above ``settings.exact_max_k`` (it enumerates ``2^k`` vectors). A row
+    spends at most ``settings.max_evaluations`` f-evaluations: an estimator whose estimate costs
+    more than ``max_evaluations / replicates`` (``uniform_boundary`` at large k) gets fewer
+    replicates, never fewer than 2; the ``draws`` column records how many.
     """
-    objective = make_objective(problem, k, instance_seed)
+    objective = make_objective(problem, k, settings.instance_seed)
     rows = []
-    for name in estimators:
+    for name in settings.estimators_at(k):
         est = pmcgrad.get_estimator(name)
-        if est.enumerates and k > exact_max_k:
-            continue
-        function = estimate_function(name, k, max(1, est.min_samples), exact_limit=exact_max_k)
-        affordable = max(2, min(replicates, max_evaluations // function.evaluations))
-        rows += gradient_rows(objective, function, logits, seeds, affordable)
-    write_table(rows, out, GRADIENT_COLUMNS)
+        function = estimate_function(name, k, max(1, est.min_samples),
+                                     exact_limit=settings.exact_max_k)
+        affordable = max(2, min(settings.replicates,
+                                settings.max_evaluations // function.evaluations))
+        rows += gradient_rows(objective, function, settings.logits, settings.seeds, affordable)
+    write_table(rows, out, GRADIENT)

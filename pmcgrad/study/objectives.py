@@ -2,8 +2,9 @@
 
 Every problem of the study is ``f(b) = b^T Q b + c^T b + d`` on bits ``b in {0, 1}^k``:
 
-* ``toy_t{t}``: ``sum_i (b_i - t)^2 = (1 - 2t) sum_i b_i + k t^2``, because ``b_i^2 = b_i``
-  on bits (so ``Q = 0``, ``c = 1 - 2t``, ``d = k t^2``).
+* ``toy`` at a target ``t`` (named ``toy_t{t}``):
+  ``sum_i (b_i - t)^2 = (1 - 2t) sum_i b_i + k t^2``, because ``b_i^2 = b_i`` on bits (so
+  ``Q = 0``, ``c = 1 - 2t``, ``d = k t^2``).
 * ``qubo``: :func:`pmcgrad.problems.random_qubo`, ``Q`` and ``c`` as drawn, ``d = 0``.
 * ``spike_slab``: the ELBO integrand ``f(z) = E_{q(beta)}[log p(y, z, beta)]`` of
   spike-and-slab regression at a fixed Gaussian ``q(beta) = N(m, diag(s^2))``. The expectation
@@ -21,7 +22,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import NamedTuple
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,22 +36,76 @@ from pmcgrad.problems import (
     simulate_spike_slab,
     toy_gradient,
 )
-from pmcgrad.study.io import job_seed
+from pmcgrad.study.seeds import job_seed
 
 __all__ = [
+    "PROBLEM_KINDS",
     "PROBLEM_PATTERN",
+    "Problem",
     "QuadraticObjective",
     "make_objective",
     "spike_slab_integrand",
-    "toy_target",
 ]
 
-#: Problem names the gradient study accepts (the config schema uses the same pattern).
-PROBLEM_PATTERN = r"^(toy_t(0|1)?\.[0-9]+|qubo|spike_slab)$"
+#: The objectives of the gradient study.
+PROBLEM_KINDS = ("toy", "qubo", "spike_slab")
+
+#: How a problem is written in the config, in file paths and in gradient.csv's ``problem``
+#: column (unanchored, so the workflow can use it as its wildcard constraint too).
+PROBLEM_PATTERN = r"toy_t[0-9]*\.[0-9]+|qubo|spike_slab"
 
 # Size of the simulated regression behind the spike_slab problem.
 _SPIKE_SLAB_N = 100
 _SPIKE_SLAB_TRUE = 3
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One objective of the gradient study: the toy at its target ``t``, ``qubo`` or
+    ``spike_slab``.
+
+    The study passes this value around; its :attr:`name` (``toy_t0.49``, ``qubo``) is what the
+    config, the file paths and gradient.csv spell, and :meth:`parse` is the one way back.
+    """
+
+    kind: Literal["toy", "qubo", "spike_slab"]
+    t: float | None = None  # the toy's target; None for the others
+
+    def __post_init__(self) -> None:
+        if self.kind not in PROBLEM_KINDS:
+            raise ValueError(f"unknown problem kind {self.kind!r}; valid kinds: "
+                             f"{', '.join(PROBLEM_KINDS)}")
+        if (self.kind == "toy") != (self.t is not None):
+            raise ValueError(f"a target t is given for the toy problem only, got {self!r}")
+        if self.t is not None:  # a plain float, so that the name reads toy_t0.49
+            object.__setattr__(self, "t", float(self.t))
+
+    @classmethod
+    def toy(cls, t: float) -> Problem:
+        """The toy ``sum_i (b_i - t)^2``."""
+        return cls("toy", float(t))
+
+    @property
+    def name(self) -> str:
+        """``toy_t{t}`` (``toy_t0.49``) for the toy, else the kind."""
+        return f"toy_t{self.t!r}" if self.kind == "toy" else self.kind
+
+    @classmethod
+    def parse(cls, name: str) -> Problem:
+        """The problem a name spells; ``ValueError`` naming the valid spellings otherwise.
+
+        A name must be the canonical spelling, ``Problem.parse(name).name == name``
+        (``toy_t0.5``, not ``toy_t.50``): file paths and seeds are derived from it.
+        """
+        if not isinstance(name, str) or re.fullmatch(PROBLEM_PATTERN, name) is None:
+            raise ValueError(
+                f"unknown problem {name!r}; expected 'toy_t<t>' (e.g. toy_t0.49), 'qubo' or "
+                "'spike_slab'"
+            )
+        problem = cls.toy(float(name[len("toy_t"):])) if name.startswith("toy_t") else cls(name)
+        if problem.name != name:
+            raise ValueError(f"problem {name!r} is spelled {problem.name!r}")
+        return problem
 
 
 class QuadraticObjective(NamedTuple):
@@ -58,10 +114,15 @@ class QuadraticObjective(NamedTuple):
     ``Q (k, k)`` symmetric, ``c (k,)``, ``d`` a float.
     """
 
-    name: str
+    problem: Problem
     Q: NDArray[np.float64]
     c: NDArray[np.float64]
     d: float
+
+    @property
+    def name(self) -> str:
+        """The problem's name, as gradient.csv and the seeds spell it."""
+        return self.problem.name
 
     @property
     def k(self) -> int:
@@ -74,35 +135,24 @@ class QuadraticObjective(NamedTuple):
 
     def exact_gradient(self, logits: NDArray) -> NDArray[np.float64]:
         """``grad_phi E_q[f(b)]`` in closed form, logits ``(..., k)`` -> ``(..., k)``."""
-        if self.name.startswith("toy_t"):
-            return toy_gradient(logits, toy_target(self.name))
+        if self.problem.kind == "toy":
+            return toy_gradient(logits, self.problem.t)
         return qubo_gradient(Qubo(self.Q, self.c), logits)
 
 
-def toy_target(problem: str) -> float:
-    """The target ``t`` of a ``toy_t{t}`` problem name (``toy_t0.49`` -> 0.49)."""
-    match = re.fullmatch(r"toy_t([0-9.]+)", problem)
-    if match is None:
-        raise ValueError(f"{problem!r} is not a toy problem name like 'toy_t0.49'")
-    return float(match.group(1))
-
-
-def make_objective(problem: str, k: int, instance_seed: int) -> QuadraticObjective:
-    """The named problem at dimension ``k``; random instances are drawn from ``instance_seed``.
+def make_objective(problem: Problem, k: int, instance_seed: int) -> QuadraticObjective:
+    """``problem`` at dimension ``k``; random instances are drawn from ``instance_seed``.
 
     The QUBO and the regression data depend on (instance_seed, problem, k) only, so every
     estimator, logit setting and seed of the study sees the same instance.
     """
-    if re.fullmatch(PROBLEM_PATTERN, problem) is None:
-        raise ValueError(
-            f"unknown problem {problem!r}; expected 'toy_t<t>' (e.g. toy_t0.49), 'qubo' or "
-            "'spike_slab'"
-        )
-    if problem.startswith("toy_t"):
-        t = toy_target(problem)
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be a Problem (Problem.parse('qubo')), got {problem!r}")
+    if problem.kind == "toy":
+        t = problem.t
         return QuadraticObjective(problem, np.zeros((k, k)), np.full(k, 1.0 - 2.0 * t), k * t * t)
-    rng = np.random.default_rng(job_seed(instance_seed, problem, k))
-    if problem == "qubo":
+    rng = np.random.default_rng(job_seed(instance_seed, problem.name, k))
+    if problem.kind == "qubo":
         qubo = random_qubo(k, rng)
         return QuadraticObjective(problem, qubo.Q, qubo.c, 0.0)
     data = simulate_spike_slab(_SPIKE_SLAB_N, k, min(_SPIKE_SLAB_TRUE, k), rng)

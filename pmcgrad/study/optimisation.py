@@ -11,7 +11,6 @@ noisy estimate. Its minimum is ``k t^2``.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,12 +18,14 @@ from numpy.typing import NDArray
 
 import pmcgrad
 from pmcgrad.problems import toy_expectation
-from pmcgrad.study.columns import OPTIMISATION_COLUMNS
+from pmcgrad.study.columns import OPTIMISATION
 from pmcgrad.study.estimates import EstimateFunction, estimate_function, samples_for_cost
-from pmcgrad.study.io import job_seed, write_table
-from pmcgrad.study.objectives import make_objective
+from pmcgrad.study.objectives import Problem, make_objective
+from pmcgrad.study.seeds import job_seed
+from pmcgrad.study.settings import OptimisationSettings
+from pmcgrad.study.tables import write_table
 
-__all__ = ["Adam", "optimise_toy", "run_optimisation_job"]
+__all__ = ["Adam", "optimise_toy", "recorded_steps", "rows_per_job", "run_optimisation_job"]
 
 
 @dataclass
@@ -59,7 +60,7 @@ def optimise_toy(function: EstimateFunction, t: float, seed: int, *, steps: int,
     warm-up call) is excluded.
     """
     k = function.k
-    objective = make_objective(f"toy_t{t}", k, instance_seed=0)
+    objective = make_objective(Problem.toy(t), k, instance_seed=0)
     logits = np.zeros((1, k))
     function(logits, objective)  # warm-up: triggers the Numba compile outside the clock
     adam = Adam(learning_rate)
@@ -69,31 +70,45 @@ def optimise_toy(function: EstimateFunction, t: float, seed: int, *, steps: int,
     for step in range(1, steps + 1):
         grad = function(logits, objective, seed_sequence if step == 1 else None)
         logits = adam.step(logits, grad)
-        if step % thin == 0 or step == steps:
+        if _recorded(step, steps, thin):
             rows.append(_row(function, t, seed, step, time.perf_counter() - start, logits))
     return rows
 
 
-def run_optimisation_job(k: int, estimator: str, *, targets: Sequence[float],
-                         seeds: Sequence[int], steps: int, learning_rate: float, thin: int,
-                         evaluations_per_step: int, exact_max_k: int, out: str) -> None:
+def recorded_steps(steps: int, thin: int) -> int:
+    """The rows of one run: step 0, every ``thin``-th step and the last."""
+    return 1 + sum(_recorded(step, steps, thin) for step in range(1, steps + 1))
+
+
+def rows_per_job(settings: OptimisationSettings) -> int:
+    """The rows one job writes: target x seed x recorded step."""
+    return len(settings.t) * len(settings.seeds) * recorded_steps(settings.steps, settings.thin)
+
+
+def run_optimisation_job(k: int, estimator: str, settings: OptimisationSettings, out: str
+                         ) -> None:
     """Write ``out``: every target ``t`` x seed for one estimator at one ``k``.
 
-    Each step's estimate costs ``evaluations_per_step`` f-evaluations where the estimator allows
-    (``uniform_boundary`` needs ``k + 1`` for one draw; ``exact`` ``2^k`` and it is refused
-    above ``exact_max_k``).
+    Each step's estimate costs ``settings.evaluations_per_step`` f-evaluations where the
+    estimator allows (``uniform_boundary`` needs ``k + 1`` for one draw; ``exact`` ``2^k`` and
+    it is refused above ``settings.exact_max_k``).
     """
     est = pmcgrad.get_estimator(estimator)
-    if est.enumerates and k > exact_max_k:
-        raise ValueError(f"estimator {estimator!r} at k={k} is above exact_max_k={exact_max_k}")
-    samples = samples_for_cost(estimator, k, evaluations_per_step)
-    function = estimate_function(estimator, k, samples, exact_limit=exact_max_k)
+    if est.enumerates and k > settings.exact_max_k:
+        raise ValueError(f"estimator {estimator!r} at k={k} is above exact_max_k="
+                         f"{settings.exact_max_k}")
+    samples = samples_for_cost(estimator, k, settings.evaluations_per_step)
+    function = estimate_function(estimator, k, samples, exact_limit=settings.exact_max_k)
     rows = []
-    for t in targets:
-        for seed in seeds:
-            rows += optimise_toy(function, t, seed, steps=steps, learning_rate=learning_rate,
-                                 thin=thin)
-    write_table(rows, out, OPTIMISATION_COLUMNS)
+    for t in settings.t:
+        for seed in settings.seeds:
+            rows += optimise_toy(function, t, seed, steps=settings.steps,
+                                 learning_rate=settings.learning_rate, thin=settings.thin)
+    write_table(rows, out, OPTIMISATION)
+
+
+def _recorded(step: int, steps: int, thin: int) -> bool:
+    return step % thin == 0 or step == steps
 
 
 def _t_key(t: float) -> int:

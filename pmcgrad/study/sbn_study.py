@@ -3,7 +3,9 @@
 One job fits :func:`pmcgrad.models.sigmoid_belief_network` (k codes) to a seeded subset of the
 training digits with one estimator, and records at each checkpoint the training ELBO, the
 logit-gradient variance and the held-out log-likelihood bound
-(:class:`pmcgrad.study.sbn.HeldOutBound`).
+(:class:`pmcgrad.study.sbn.HeldOutBound`). Its image grid (test digits, reconstructions,
+samples) is saved with the job's k, estimator and seed, so that the report can tell the grids
+apart without reading their paths.
 """
 
 from __future__ import annotations
@@ -17,26 +19,25 @@ from scipy.special import expit
 
 import pmcgrad
 from pmcgrad.models import binarised_digits, sigmoid_belief_network
-from pmcgrad.study.columns import SBN_COLUMNS
-from pmcgrad.study.io import job_seed, write_table
+from pmcgrad.study.columns import SBN, SBN_COLUMNS
 from pmcgrad.study.sbn import HeldOutBound
+from pmcgrad.study.seeds import job_seed, job_seed_int
+from pmcgrad.study.settings import SbnSettings
+from pmcgrad.study.tables import write_atomically, write_table
 
-__all__ = ["GRID_IMAGES", "run_sbn_job", "train_sbn"]
+__all__ = ["GRID_IMAGES", "GRID_PANELS", "rows_per_job", "run_sbn_job", "train_sbn"]
 
 GRID_IMAGES = 8  # test images, reconstructions and model samples shown in the report
+GRID_PANELS = ("test", "reconstruction", "samples")  # the rows of the grid, top to bottom
 
 
-def _seed(*parts: int | str) -> int:
-    return int(job_seed(*parts).generate_state(1)[0])
-
-
-def train_sbn(k: int, estimator: str, seed: int, *, steps: int, samples: int, checkpoints: int,
-              train_size: int, test_size: int, heldout_steps: int = 300,
-              heldout_draws: int = 100) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+def train_sbn(k: int, estimator: str, seed: int, settings: SbnSettings
+              ) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     """Fit one SBN; returns ``(trace, heldout, images)``.
 
-    ``trace`` has one :data:`SBN_COLUMNS` row per checkpoint (every ``steps // checkpoints``
-    steps): ``seconds`` is wall time since the start of the fit, compile included;
+    ``trace`` has one :data:`SBN_COLUMNS` row per checkpoint (every
+    ``settings.steps // settings.checkpoints`` steps): ``seconds`` is wall time since the
+    start of the fit, compile included;
     ``train_elbo`` is the mean of ``-hist`` over the chunk per training image;
     ``logit_gradient_variance`` the chunk's mean running logit-gradient variance;
     ``heldout_log_likelihood`` the importance-sampled bound per test image. ``heldout`` is the
@@ -44,21 +45,24 @@ def train_sbn(k: int, estimator: str, seed: int, *, steps: int, samples: int, ch
     the most likely codes of the held-out q) and ``samples`` (probabilities at z ~ Bernoulli(1/2)),
     each ``(GRID_IMAGES, 8, 8)``.
     """
+    steps, checkpoints = settings.steps, settings.checkpoints
     if checkpoints < 1 or steps < checkpoints:
         raise ValueError(f"need 1 <= checkpoints <= steps, got {checkpoints=} {steps=}")
     train, test = binarised_digits(0)
     rng = np.random.default_rng(job_seed(seed, "sbn_data"))
-    train = train[np.sort(rng.choice(len(train), min(train_size, len(train)), replace=False))]
-    test = test[:test_size]
-    heldout = HeldOutBound(test, k, steps=heldout_steps, draws=heldout_draws,
-                           seed=_seed(seed, "sbn_heldout", k))
+    train = train[np.sort(rng.choice(len(train), min(settings.train_size, len(train)),
+                                     replace=False))]
+    test = test[:settings.test_size]
+    heldout = HeldOutBound(test, k, steps=settings.heldout_steps, draws=settings.heldout_draws,
+                           seed=job_seed_int(seed, "sbn_heldout", k))
     bounds = np.linspace(0, steps, checkpoints + 1).round().astype(int)
     rows = []
     heldout_seconds = 0.0
     start = time.perf_counter()
     with sigmoid_belief_network(train, k):
-        result = pmcgrad.fit(0, estimator=estimator, samples=samples,
-                             random_seed=_seed(seed, "sbn_fit", k, estimator), progressbar=False)
+        result = pmcgrad.fit(0, estimator=estimator, samples=settings.samples,
+                             random_seed=job_seed_int(seed, "sbn_fit", k, estimator),
+                             progressbar=False)
     for lo, hi in itertools.pairwise(bounds):
         result.refine(int(hi - lo), progressbar=False)
         seconds = time.perf_counter() - start - heldout_seconds
@@ -84,8 +88,16 @@ def train_sbn(k: int, estimator: str, seed: int, *, steps: int, samples: int, ch
     return trace, trace.iloc[[-1]].reset_index(drop=True), images
 
 
-def run_sbn_job(k: int, estimator: str, seed: int, *, out: str, images: str, **settings) -> None:
-    """One workflow job: the checkpoint rows to ``out`` (CSV), the image grid to ``images``."""
-    trace, _, grid = train_sbn(k, estimator, seed, **settings)
-    write_table(trace, out, SBN_COLUMNS)
-    np.savez_compressed(images, **grid)
+def rows_per_job(settings: SbnSettings) -> int:
+    """The rows one SBN job writes: one per checkpoint."""
+    return settings.checkpoints
+
+
+def run_sbn_job(k: int, estimator: str, seed: int, settings: SbnSettings, *, out: str,
+                images: str) -> None:
+    """One workflow job: the checkpoint rows to ``out`` (CSV), the image grid to ``images``
+    (npz: the :data:`GRID_PANELS` arrays, plus ``k``, ``estimator`` and ``seed``)."""
+    trace, _, grid = train_sbn(k, estimator, seed, settings)
+    write_atomically(images, lambda temporary: np.savez_compressed(
+        temporary, k=k, estimator=estimator, seed=seed, **grid))
+    write_table(trace, out, SBN)

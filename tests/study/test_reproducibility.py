@@ -25,10 +25,10 @@ import sys
 import numpy as np
 from pmcgrad.study.estimates import estimate_function
 from pmcgrad.study.gradient import logit_setting
-from pmcgrad.study.objectives import make_objective
+from pmcgrad.study.objectives import Problem, make_objective
 
 out, estimators = sys.argv[1], sys.argv[2:]
-objective = make_objective("spike_slab", 1, 2026)  # coefficients far from round numbers
+objective = make_objective(Problem("spike_slab"), 1, 2026)  # coefficients far from round numbers
 results = []
 for name in estimators:
     function = estimate_function(name, 1, 1)  # one draw per estimate, as in the study

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import runpy
 import subprocess
 import sys
@@ -34,9 +35,16 @@ def test_dry_run(config, tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_without_a_configfile_the_default_study_runs(tmp_path):
+    """No --configfile: config/config.yaml (found beside the Snakefile) is the config."""
+    run = snakemake("-n", cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert re.search(r"^gradient\s+35$", run.stdout, re.M)  # 5 problems x 7 k of the default
+
+
 @pytest.mark.parametrize("config", ["config.yaml", "full.yaml", "tiny.yaml"])
 def test_configs_are_complete(config):
-    """Each config sets every field itself: --configfile merges over config.yaml in the repo."""
+    """Each config sets every field itself: a --configfile is the whole config."""
     import jsonschema
 
     schema = yaml.safe_load((REPO / "workflow" / "schemas" / "config.schema.yaml").read_text())
@@ -78,11 +86,27 @@ def _write_config(tmp_path: Path, edit) -> Path:
          ["gradient.estimators[1]", "unknown estimator 'dis_arm'", "registered estimators"]),
         (lambda c: c["model"]["families"].update(meanfield="everything"),
          ["['families']['meanfield']", "'everything'"]),
+        # A config file is not merged over config/config.yaml: what it lacks is missing.
+        (lambda c: c.clear(), ["'gradient' is a required property"]),
+        (lambda c: c.pop("sbn"), ["'sbn' is a required property"]),
+        (lambda c: c["model"]["mcmc"].pop("tune"), ["'tune' is a required property",
+                                                    "['model']['mcmc']"]),
+        # Absurd sizes stop at validation, naming the field, not as a failed allocation later.
+        (lambda c: c["chain"].update(evaluations=10**12),
+         ["1000000000000 is greater than the maximum of 1024", "['chain']['evaluations']"]),
+        (lambda c: c["gradient"].update(replicates=10**9),
+         ["greater than the maximum", "['gradient']['replicates']"]),
+        (lambda c: c["gradient"].update(problems=["toy_t0.49", "rastrigin"]),
+         ["gradient.problems[1]", "unknown problem 'rastrigin'"]),
+        (lambda c: c["sbn"].update(checkpoints=200), ["sbn.checkpoints", "sbn.steps=100"]),
     ],
-    ids=["negative-k", "wrong-type", "unknown-field", "unknown-estimator", "bad-spec"],
+    ids=["negative-k", "wrong-type", "unknown-field", "unknown-estimator", "bad-spec",
+         "empty-config", "missing-section", "missing-key", "absurd-evaluations",
+         "absurd-replicates", "unknown-problem", "checkpoints-over-steps"],
 )
 def test_bad_config_fails_before_any_job(edit, expected, tmp_path):
-    """A bad value stops the run at validation, naming the field, and nothing is computed."""
+    """A bad or missing value stops the run at validation, naming the field, and nothing is
+    computed."""
     # Targets before --configfile, which takes every following word as a file.
     run = snakemake("study", "--cores", "1", "--configfile", str(_write_config(tmp_path, edit)),
                     cwd=tmp_path)

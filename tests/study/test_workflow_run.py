@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -19,10 +20,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import xarray as xr
+import yaml
 
 import pmcgrad
 from pmcgrad.study import columns
-from tests.study.conftest import snakemake, snakemake_command
+from pmcgrad.study.columns import EXACT_POSTERIOR, MCMC, NOT_A_FIT
+from tests.study.conftest import REPO, SNAKEMAKE, TINY, snakemake, snakemake_command
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +42,7 @@ TABLES = {
 MAY_BE_NAN = {
     ("gradient.csv", "max_bias_z"): lambda rows: rows["variance"] < 1e-12,  # se ~ rounding
     ("chain.csv", "closed_form"): lambda rows: rows["k"] > 1,
-    ("model.csv", "elbo"): lambda rows: rows["family"] == "",  # mcmc and the exact posterior
+    ("model.csv", "elbo"): lambda rows: rows["family"] == NOT_A_FIT,  # mcmc, exact posterior
 }
 
 
@@ -106,9 +109,10 @@ def test_chain_table(tiny):
 def test_model_outputs(tiny):
     """model.csv has exact, fitted and MCMC rows, and every netcdf it names opens."""
     table = read(tiny, "model.csv")
-    assert {"mcmc"} | {"exact"} <= set(table["method"])
-    assert {"meanfield", "fullrank", "bit_conditioned", ""} == set(table["family"])
-    exact = table[(table["method"] == "exact") & (table["family"] == "")]
+    assert {MCMC, EXACT_POSTERIOR, "exact"} <= set(table["method"])  # "exact": the estimator
+    assert {"meanfield", "fullrank", "bit_conditioned", NOT_A_FIT} == set(table["family"])
+    exact = table[table["method"] == EXACT_POSTERIOR]
+    assert (exact["family"] == NOT_A_FIT).all() and (exact["netcdf"] == "").all()
     assert (exact["abs_error"] == 0).all()
     assert ((table["inclusion"] >= 0) & (table["inclusion"] <= 1)).all()
     for path in table.loc[table["netcdf"] != "", "netcdf"].unique():
@@ -238,3 +242,115 @@ def test_cluster_generic_executor(tiny, tmp_path):
     for name in ["chain/k1.csv", "chain/k4.csv", "chain.csv"]:
         assert (workdir / "results" / name).read_bytes() == (tiny / "results" / name).read_bytes()
     assert not math.isnan(read(workdir, "chain.csv")["variance"].sum())
+
+
+def _copy(tiny: Path, tmp_path: Path) -> Path:
+    """A copy of the tiny run's working directory, results and Snakemake's records included."""
+    work = tmp_path / "work"
+    shutil.copytree(tiny, work, symlinks=True)
+    return work
+
+
+def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(snakemake_command(*args), cwd=cwd, capture_output=True, text=True,
+                          timeout=600, check=False)
+
+
+def test_a_damaged_job_table_stops_its_aggregation(tiny, tmp_path):
+    """A per-job table cut mid-row, or short of rows, fails where it is concatenated, naming
+    the file and the line or the row count, and the aggregate is not written."""
+    work = _copy(tiny, tmp_path)
+    job = work / "results" / "chain" / "k1.csv"
+    text = job.read_text()
+    job.write_text(text[:-7])
+    run = _run("results/chain.csv", "--cores", "1", cwd=work)
+    assert run.returncode != 0
+    log = (work / "logs" / "chain_table.log").read_text()
+    assert "results/chain/k1.csv' is truncated: its last line (line 8)" in log, log[-2000:]
+    assert not (work / "results" / "chain.csv").exists()
+    job.write_text("".join(text.splitlines(keepends=True)[:-2]))
+    run = _run("results/chain.csv", "--cores", "1", cwd=work)
+    assert run.returncode != 0
+    log = (work / "logs" / "chain_table.log").read_text()
+    assert "results/chain/k1.csv' has 5 rows, expected 7 for its job" in log, log[-2000:]
+
+
+def test_a_failed_report_keeps_the_last_good_one(tiny, tmp_path):
+    """The report is rebuilt when an input changes; if the rebuild fails (a damaged table
+    here), the previous report is still there, byte for byte."""
+    work = _copy(tiny, tmp_path)
+    snakemake("reports/index.html", "--cores", "1", cwd=work)
+    report = work / "reports" / "index.html"
+    good = report.read_bytes()
+    chain = work / "results" / "chain.csv"
+    chain.write_text(chain.read_text()[:-7])
+    run = _run("reports/index.html", "--cores", "1", cwd=work)
+    assert run.returncode != 0
+    assert "results/chain.csv' is truncated" in (work / "logs" / "report.log").read_text()
+    assert report.read_bytes() == good
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every process below ``pid``, from /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def _job_process(root: int, script: str) -> int | None:
+    for pid in _descendants(root):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if script.encode() in cmdline and b"python" in cmdline:
+            return pid
+    return None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_fit_job_that_receives_a_signal_fails_and_writes_nothing(signum, tmp_path):
+    """SIGINT or SIGTERM sent to a running fit job alone (as a cluster scheduler cancelling
+    it would): the job exits 128 + signal, Snakemake marks it failed, and none of its outputs
+    exist, so a rerun fits again (a fit used to catch the interrupt, write a partial fit and
+    exit 0)."""
+    config = yaml.safe_load(TINY.read_text())
+    config["model"].update(steps=1_000_000, families={"meanfield": ["disarm"]})
+    configfile = tmp_path / "long_fit.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    target = "results/model/k4_d1/meanfield/disarm.csv"
+    command = [str(SNAKEMAKE), "-s", str(REPO / "Snakefile"), target,
+               "--cores", "1", "--configfile", str(configfile)]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    log = tmp_path / "logs" / "model" / "k4_d1" / "meanfield" / "disarm.log"
+    try:
+        deadline = time.monotonic() + 300
+        # The fit has compiled and is stepping: the interrupt lands inside pmcgrad.fit.
+        while not (log.exists() and "first step done" in log.read_text()):
+            assert time.monotonic() < deadline and process.poll() is None, "the fit never ran"
+            time.sleep(0.2)
+        job = _job_process(process.pid, "model_fit.py")
+        assert job is not None
+        os.kill(job, signum)
+        output, _ = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    assert process.returncode != 0
+    assert f"non-zero exit status {128 + signum}" in output, output[-3000:]
+    assert f"job interrupted by {signal.Signals(signum).name}" in log.read_text()
+    for name in (target, target.replace(".csv", ".trace.csv"),
+                 "results/models/k4_d1/meanfield/disarm.nc"):
+        assert not (tmp_path / name).exists(), name

@@ -7,7 +7,7 @@ rule chain:
     output:
         table="results/chain/k{k}.csv",
     params:
-        settings=chain_settings,
+        settings=SETTINGS.chain,
     log:
         "logs/chain/k{k}.log",
     benchmark:
@@ -21,13 +21,14 @@ rule chain:
 
 
 rule chain_table:
-    """results/chain.csv, with MATH.md's closed-form variances at k = 1."""
+    """results/chain.csv, with the closed-form variances at k = 1."""
     input:
-        tables=chain_tables(),
+        tables=expand(rules.chain.output.table, k=SETTINGS.chain.jobs()),
     output:
         table="results/chain.csv",
     params:
-        columns=CHAIN_COLUMNS,
+        contract="chain",
+        rows=[chain_rows_per_job(SETTINGS.chain)] * len(SETTINGS.chain.jobs()),
     log:
         "logs/chain_table.log",
     threads: 1

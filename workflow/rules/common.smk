@@ -1,38 +1,37 @@
-# Shared by the other .smk files: the config check the schema cannot make, wildcard constraints,
-# the lists of per-job files each aggregation needs, the jobs' settings, and the localrules.
+# Shared by the other .smk files: the config parsed once into typed settings, the wildcard
+# constraints, the expected rows of every per-job table, and the localrules.
+#
+# Lists of other rules' outputs are built with expand(rules.<rule>.output.<name>, ...) in the
+# rule that needs them, so every path is written once, in the rule that makes it.
 
-from pmcgrad.study.columns import (
-    CHAIN_COLUMNS,
-    GRADIENT_COLUMNS,
-    MODEL_COLUMNS,
-    MODEL_TRACE_COLUMNS,
-    OPTIMISATION_COLUMNS,
-)
-from pmcgrad.study.config import (
-    check_config,
-    dataset,
-    datasets,
-    fit_jobs,
-    gradient_jobs,
-    optimisation_jobs,
-    resolve_estimators,
-    sbn_jobs,
-)
+from pathlib import Path
+
+# Imported under their own names: the Snakefile shares its namespace with Snakemake's
+# workflow module, where a global called `chain` (itertools) must not be shadowed.
+from pmcgrad.study.chain import rows_per_job as chain_rows_per_job
+from pmcgrad.study.gradient import rows_per_job as gradient_rows_per_job
+from pmcgrad.study.model_study import traced_steps
+from pmcgrad.study.optimisation import rows_per_job as optimisation_rows_per_job
+from pmcgrad.study.sbn_study import rows_per_job as sbn_rows_per_job
+from pmcgrad.study.objectives import PROBLEM_PATTERN
+from pmcgrad.study.settings import StudySettings
 from pmcgrad.vi import FAMILIES
 
-# Estimator and family names against the registry, with the field named in the error.
-check_config(config)
+# The config, validated against the schema by the Snakefile, parsed once; estimator and
+# family names are checked against the registry here, naming the field, before any job runs.
+SETTINGS = StudySettings.from_config(config)
 
 
 wildcard_constraints:
-    problem=r"toy_t[0-9.]+|qubo|spike_slab",
+    problem=PROBLEM_PATTERN,
     k=r"[0-9]+",
     design_seed=r"[0-9]+",
     estimator=r"[A-Za-z0-9_]+",
     family="|".join(FAMILIES),
 
 
-# Aggregations only concatenate CSVs: run them on the submitting machine, not as cluster jobs.
+# Aggregations only check and concatenate CSVs: run them on the submitting machine, not as
+# cluster jobs.
 localrules:
     all,
     study,
@@ -41,154 +40,108 @@ localrules:
     optimisation_table,
     model_table,
     model_traces_table,
+    sbn_table,
     runtimes,
 
 
-def gradient_tables():
-    return [f"results/gradient/{problem}/k{k}.csv" for problem, k in gradient_jobs(config)]
+def gradient_jobs():
+    """Wildcard values of the gradient jobs, as expand(..., zip, **gradient_jobs()) takes them."""
+    jobs = SETTINGS.gradient.jobs()
+    return {"problem": [problem.name for problem, _ in jobs], "k": [k for _, k in jobs]}
 
 
-def chain_tables():
-    return [f"results/chain/k{k}.csv" for k in config["chain"]["k"]]
+def gradient_rows():
+    return [gradient_rows_per_job(SETTINGS.gradient, k) for _, k in SETTINGS.gradient.jobs()]
 
 
-def optimisation_tables():
-    return [f"results/optimisation/k{k}/{name}.csv" for k, name in optimisation_jobs(config)]
+def optimisation_jobs():
+    jobs = SETTINGS.optimisation.jobs()
+    return {"k": [k for k, _ in jobs], "estimator": [name for _, name in jobs]}
 
 
-def dataset_dir(root, k, design_seed):
-    return f"{root}/k{k}_d{design_seed}"
+def fit_jobs(data=None):
+    jobs = SETTINGS.model.fit_jobs(data)
+    return {field: [getattr(job, field) for job in jobs]
+            for field in ("k", "design_seed", "family", "estimator")}
+
+
+def datasets():
+    data = SETTINGS.model.datasets
+    return {"k": [d.k for d in data], "design_seed": [d.design_seed for d in data]}
+
+
+def sbn_jobs():
+    jobs = SETTINGS.sbn.jobs()
+    return {"k": [k for k, _, _ in jobs], "estimator": [name for _, name, _ in jobs],
+            "seed": [seed for _, _, seed in jobs]}
 
 
 def model_tables():
-    """Exact, fit and MCMC rows of every data set, in that order."""
+    """Exact, fit and MCMC tables of every data set, in that order (model.csv's row order)."""
     tables = []
-    for data in datasets(config):
-        folder = dataset_dir("results/model", data.k, data.design_seed)
-        tables.append(f"{folder}/exact.csv")
-        tables += [
-            f"{folder}/{job.family}/{job.estimator}.csv"
-            for job in fit_jobs(config)
-            if (job.k, job.design_seed) == (data.k, data.design_seed)
-        ]
-        tables.append(f"{folder}/mcmc.csv")
+    for data in SETTINGS.model.datasets:
+        where = {"k": data.k, "design_seed": data.design_seed}
+        tables += expand(rules.model_exact.output.table, **where)
+        tables += expand(rules.model_fit.output.table, zip, **fit_jobs(data))
+        tables += expand(rules.model_mcmc.output.table, **where)
     return tables
 
 
-def model_trace_tables():
-    return [
-        f"{dataset_dir('results/model', job.k, job.design_seed)}/{job.family}/{job.estimator}.trace.csv"
-        for job in fit_jobs(config)
-    ]
+def model_rows():
+    """Rows of each table of model_tables(): one per predictor."""
+    return [data.k for data in SETTINGS.model.datasets
+            for _ in range(len(SETTINGS.model.fit_jobs(data)) + 2)]
 
 
 def model_netcdfs():
-    fits = [
-        f"{dataset_dir('results/models', job.k, job.design_seed)}/{job.family}/{job.estimator}.nc"
-        for job in fit_jobs(config)
-    ]
-    mcmc = [
-        f"{dataset_dir('results/models', data.k, data.design_seed)}/mcmc.nc"
-        for data in datasets(config)
-    ]
-    return fits + mcmc
-
-
-def benchmark_names():
-    """Row names of runtimes.csv: each benchmark file's path under results/benchmarks/."""
-    prefix = "results/benchmarks/"
-    return [path[len(prefix) : -len(".tsv")] for path in benchmark_files()]
+    """Every saved DataTree: the fits', then MCMC's."""
+    return (expand(rules.model_fit.output.netcdf, zip, **fit_jobs())
+            + expand(rules.model_mcmc.output.netcdf, zip, **datasets()))
 
 
 def benchmark_files():
-    """The benchmark file of every heavy job (see each rule's benchmark: directive)."""
-    files = [f"results/benchmarks/gradient/{problem}/k{k}.tsv" for problem, k in gradient_jobs(config)]
-    files += [f"results/benchmarks/chain/k{k}.tsv" for k in config["chain"]["k"]]
-    files += [f"results/benchmarks/optimisation/k{k}/{name}.tsv" for k, name in optimisation_jobs(config)]
-    for data in datasets(config):
-        folder = dataset_dir("results/benchmarks/model", data.k, data.design_seed)
-        files += [f"{folder}/exact.tsv", f"{folder}/mcmc.tsv"]
-    files += [
-        f"{dataset_dir('results/benchmarks/model', job.k, job.design_seed)}/{job.family}/{job.estimator}.tsv"
-        for job in fit_jobs(config)
-    ]
-    files += [f"results/benchmarks/sbn/k{k}/{name}/s{seed}.tsv" for k, name, seed in sbn_jobs(config)]
-    return files
+    """The benchmark file of every heavy job (each rule's benchmark: directive)."""
+    return (expand(rules.gradient.benchmark, zip, **gradient_jobs())
+            + expand(rules.chain.benchmark, k=SETTINGS.chain.jobs())
+            + expand(rules.optimisation.benchmark, zip, **optimisation_jobs())
+            + expand(rules.model_exact.benchmark, zip, **datasets())
+            + expand(rules.model_mcmc.benchmark, zip, **datasets())
+            + expand(rules.model_fit.benchmark, zip, **fit_jobs())
+            + expand(rules.sbn.benchmark, zip, **sbn_jobs()))
 
 
 def study_tables():
-    """The tables the report reads (columns: pmcgrad/study/columns.py)."""
-    return [
-        "results/gradient.csv",
-        "results/chain.csv",
-        "results/optimisation.csv",
-        "results/model.csv",
-        "results/model_traces.csv",
-        "results/runtimes.csv",
-    ]
+    """The study's tables (columns: pmcgrad/study/columns.py)."""
+    return [rules.gradient_table.output.table, rules.chain_table.output.table,
+            rules.optimisation_table.output.table, rules.model_table.output.table,
+            rules.model_traces_table.output.table, rules.sbn_table.output.table,
+            rules.runtimes.output.table]
 
 
-def model_settings(wildcards):
-    """The data set of one job plus the model study's shared settings."""
-    data = dataset(config, wildcards.k, wildcards.design_seed)
-    model = config["model"]
-    return {"n": model["n"], "n_true": model["n_true"], "correlation": data.correlation}
+# The benchmark suite's tables (`make bench`), shown in the report when they exist: the suite
+# runs outside the workflow, so what it wrote is listed here, at the workflow's edge.
+BENCHMARK_SUITE_TABLES = sorted(str(path) for path in Path("benchmarks/out").glob("*.csv"))
 
 
-def gradient_settings(wildcards):
-    gradient = config["gradient"]
-    return {
-        "estimators": resolve_estimators(gradient["estimators"], "gradient.estimators"),
-        "logits": gradient["logits"],
-        "seeds": gradient["seeds"],
-        "replicates": gradient["replicates"],
-        "max_evaluations": gradient["max_evaluations"],
-        "exact_max_k": gradient["exact_max_k"],
-        "instance_seed": gradient["instance_seed"],
+def report_inputs():
+    """Each input a report chapter declares (pmcgrad.study.report.REPORT_INPUTS), with its
+    files; a chapter that needs an input the workflow does not make stops the DAG here."""
+    from pmcgrad.study.report import REPORT_INPUTS
+
+    files = {
+        "gradient": rules.gradient_table.output.table,
+        "chain": rules.chain_table.output.table,
+        "optimisation": rules.optimisation_table.output.table,
+        "model": rules.model_table.output.table,
+        "model_traces": rules.model_traces_table.output.table,
+        "sbn": rules.sbn_table.output.table,
+        "sbn_images": expand(rules.sbn.output.images, zip, **sbn_jobs()),
+        "runtimes": rules.runtimes.output.table,
+        "models": model_netcdfs(),
+        "benchmarks": benchmark_files(),
+        "benchmark_suite": BENCHMARK_SUITE_TABLES,
     }
-
-
-def chain_settings(wildcards):
-    chain = config["chain"]
-    return {
-        "t": chain["t"],
-        "estimators": resolve_estimators(chain["estimators"], "chain.estimators"),
-        "seeds": chain["seeds"],
-        "evaluations": chain["evaluations"],
-        "replicates": chain["replicates"],
-    }
-
-
-def optimisation_settings(wildcards):
-    optimisation = config["optimisation"]
-    return {
-        "targets": optimisation["t"],
-        "seeds": optimisation["seeds"],
-        "steps": optimisation["steps"],
-        "learning_rate": optimisation["learning_rate"],
-        "thin": optimisation["thin"],
-        "evaluations_per_step": optimisation["evaluations_per_step"],
-        "exact_max_k": optimisation["exact_max_k"],
-    }
-
-
-def fit_settings(wildcards):
-    model = config["model"]
-    return model_settings(wildcards) | {
-        "steps": model["steps"],
-        "samples": model["samples"],
-        "learning_rate": model["learning_rate"],
-        "seed": model["seed"],
-        "draws": model["draws"],
-        "thin": model["trace_thin"],
-    }
-
-
-def mcmc_settings(wildcards):
-    model = config["model"]
-    return model_settings(wildcards) | {
-        "draws": model["mcmc"]["draws"],
-        "tune": model["mcmc"]["tune"],
-        "chains": model["mcmc"]["chains"],
-        "seed": model["seed"],
-    }
+    missing = sorted(set(REPORT_INPUTS) - set(files))
+    if missing:
+        raise ValueError(f"report chapters need inputs the workflow does not make: {missing}")
+    return {name: files[name] for name in REPORT_INPUTS}

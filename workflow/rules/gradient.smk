@@ -8,7 +8,7 @@ rule gradient:
     output:
         table="results/gradient/{problem}/k{k}.csv",
     params:
-        settings=gradient_settings,
+        settings=SETTINGS.gradient,
     log:
         "logs/gradient/{problem}/k{k}.log",
     benchmark:
@@ -24,11 +24,12 @@ rule gradient:
 rule gradient_table:
     """results/gradient.csv: one row per problem x estimator x k x logit setting x seed."""
     input:
-        tables=gradient_tables(),
+        tables=expand(rules.gradient.output.table, zip, **gradient_jobs()),
     output:
         table="results/gradient.csv",
     params:
-        columns=GRADIENT_COLUMNS,
+        contract="gradient",
+        rows=gradient_rows(),
     log:
         "logs/gradient_table.log",
     threads: 1

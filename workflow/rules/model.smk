@@ -8,7 +8,7 @@ rule model_exact:
     output:
         table="results/model/k{k}_d{design_seed}/exact.csv",
     params:
-        settings=model_settings,
+        settings=SETTINGS.model,
     log:
         "logs/model/k{k}_d{design_seed}/exact.log",
     benchmark:
@@ -24,13 +24,13 @@ rule model_exact:
 rule model_fit:
     """One pmcgrad.fit: its inclusion probabilities, ELBO trace and draws (netcdf)."""
     input:
-        exact="results/model/k{k}_d{design_seed}/exact.csv",
+        exact=rules.model_exact.output.table,
     output:
         table="results/model/k{k}_d{design_seed}/{family}/{estimator}.csv",
         traces="results/model/k{k}_d{design_seed}/{family}/{estimator}.trace.csv",
         netcdf="results/models/k{k}_d{design_seed}/{family}/{estimator}.nc",
     params:
-        settings=fit_settings,
+        settings=SETTINGS.model,
     log:
         "logs/model/k{k}_d{design_seed}/{family}/{estimator}.log",
     benchmark:
@@ -46,12 +46,12 @@ rule model_fit:
 rule model_mcmc:
     """pm.sample on one data set (cores=1: the job is one process)."""
     input:
-        exact="results/model/k{k}_d{design_seed}/exact.csv",
+        exact=rules.model_exact.output.table,
     output:
         table="results/model/k{k}_d{design_seed}/mcmc.csv",
         netcdf="results/models/k{k}_d{design_seed}/mcmc.nc",
     params:
-        settings=mcmc_settings,
+        settings=SETTINGS.model,
     log:
         "logs/model/k{k}_d{design_seed}/mcmc.log",
     benchmark:
@@ -71,7 +71,8 @@ rule model_table:
     output:
         table="results/model.csv",
     params:
-        columns=MODEL_COLUMNS,
+        contract="model",
+        rows=model_rows(),
     log:
         "logs/model_table.log",
     threads: 1
@@ -85,11 +86,13 @@ rule model_table:
 rule model_traces_table:
     """results/model_traces.csv: thinned ELBO traces of every fit."""
     input:
-        tables=model_trace_tables(),
+        tables=expand(rules.model_fit.output.traces, zip, **fit_jobs()),
     output:
         table="results/model_traces.csv",
     params:
-        columns=MODEL_TRACE_COLUMNS,
+        contract="model_traces",
+        rows=[len(traced_steps(SETTINGS.model.steps, SETTINGS.model.trace_thin))]
+        * len(SETTINGS.model.fit_jobs()),
     log:
         "logs/model_traces_table.log",
     threads: 1

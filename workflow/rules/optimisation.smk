@@ -7,7 +7,7 @@ rule optimisation:
     output:
         table="results/optimisation/k{k}/{estimator}.csv",
     params:
-        settings=optimisation_settings,
+        settings=SETTINGS.optimisation,
     log:
         "logs/optimisation/k{k}/{estimator}.log",
     benchmark:
@@ -23,11 +23,13 @@ rule optimisation:
 rule optimisation_table:
     """results/optimisation.csv: loss curves, one row per recorded step."""
     input:
-        tables=optimisation_tables(),
+        tables=expand(rules.optimisation.output.table, zip, **optimisation_jobs()),
     output:
         table="results/optimisation.csv",
     params:
-        columns=OPTIMISATION_COLUMNS,
+        contract="optimisation",
+        rows=[optimisation_rows_per_job(SETTINGS.optimisation)]
+        * len(SETTINGS.optimisation.jobs()),
     log:
         "logs/optimisation_table.log",
     threads: 1

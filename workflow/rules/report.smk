@@ -1,29 +1,21 @@
 # The study's HTML report, reports/index.html (pmcgrad.study.report), and the key figures it
 # also writes to results/figures/ so that Snakemake's own `--report` shows them with captions.
 #
-# Inputs come from common.smk: the tables, the saved fits (model_netcdfs) and the jobs'
-# benchmark files (benchmark_files). Functions live in common.smk: a .smk file that mixes
-# functions and rules fails `snakemake --lint`.
+# The report's chapters declare the inputs they read (pmcgrad.study.report.REPORT_INPUTS);
+# report_inputs() in common.smk gives each its files, from the rules that make them.
+#
+# reports/index.html is flagged update(): Snakemake does not delete it before the job, and
+# restores it if the job fails, while the script writes the new page beside it and renames it
+# into place. A failed or interrupted build therefore leaves the last good report.
 
 
 rule report:
     """The self-contained HTML report and the figures of Snakemake's --report."""
     input:
-        gradient="results/gradient.csv",
-        chain="results/chain.csv",
-        optimisation="results/optimisation.csv",
-        model="results/model.csv",
-        model_traces="results/model_traces.csv",
-        sbn="results/sbn.csv",
-        sbn_images=[
-            f"results/sbn/k{k}/{name}/s{seed}.npz" for k, name, seed in sbn_jobs(config)
-        ],
-        runtimes="results/runtimes.csv",
-        models=model_netcdfs(),
-        benchmarks=benchmark_files(),
+        **report_inputs(),
     output:
         html=report(
-            "reports/index.html",
+            update("reports/index.html"),
             caption="../report/index.rst",
             category="0. Study report",
         ),
@@ -57,10 +49,6 @@ rule report:
             caption="../report/forest.rst",
             category="3. Model study",
         ),
-    params:
-        # The benchmark suite's tables (`make bench`), shown when present; not an input, since
-        # the suite runs outside the workflow.
-        bench_dir=config.get("bench_dir", "benchmarks/out"),
     log:
         "logs/report.log",
     threads: 1

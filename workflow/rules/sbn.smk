@@ -1,13 +1,6 @@
 # The sigmoid belief network on binarised 8x8 digits (pmcgrad.study.sbn_study): one job per
 # k x estimator x seed records training curves and held-out bounds; results/sbn.csv joins them.
 
-from pmcgrad.study.columns import SBN_COLUMNS
-from pmcgrad.study.config import sbn_jobs
-
-
-localrules:
-    sbn_table,
-
 
 rule sbn:
     """One SBN fit: its checkpoint rows (CSV) and the report's image grid (npz)."""
@@ -17,11 +10,7 @@ rule sbn:
         table="results/sbn/k{k}/{estimator}/s{seed}.csv",
         images="results/sbn/k{k}/{estimator}/s{seed}.npz",
     params:
-        settings={
-            name: config["sbn"][name]
-            for name in ("steps", "samples", "checkpoints", "train_size", "test_size",
-                         "heldout_steps", "heldout_draws")
-        },
+        settings=SETTINGS.sbn,
     log:
         "logs/sbn/k{k}/{estimator}/s{seed}.log",
     benchmark:
@@ -37,11 +26,12 @@ rule sbn:
 rule sbn_table:
     """results/sbn.csv: every SBN job's checkpoint rows."""
     input:
-        tables=[f"results/sbn/k{k}/{name}/s{seed}.csv" for k, name, seed in sbn_jobs(config)],
+        tables=expand(rules.sbn.output.table, zip, **sbn_jobs()),
     output:
         table="results/sbn.csv",
     params:
-        columns=SBN_COLUMNS,
+        contract="sbn",
+        rows=[sbn_rows_per_job(SETTINGS.sbn)] * len(SETTINGS.sbn.jobs()),
     log:
         "logs/sbn_table.log",
     threads: 1

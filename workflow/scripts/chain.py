@@ -7,7 +7,7 @@ def main(smk) -> None:
     with job_environment(smk):
         from pmcgrad.study.chain import run_chain_job
 
-        run_chain_job(int(smk.wildcards.k), out=smk.output.table, **smk.params.settings)
+        run_chain_job(int(smk.wildcards.k), smk.params.settings, out=smk.output.table)
 
 
 main(snakemake)  # noqa: F821

@@ -6,9 +6,11 @@ from _job import job_environment
 def main(smk) -> None:
     with job_environment(smk):
         from pmcgrad.study.gradient import run_gradient_job
+        from pmcgrad.study.objectives import Problem
 
-        run_gradient_job(smk.wildcards.problem, int(smk.wildcards.k), out=smk.output.table,
-                         **smk.params.settings)
+        # The problem's name is a string only in the file path: parsed once, here.
+        run_gradient_job(Problem.parse(smk.wildcards.problem), int(smk.wildcards.k),
+                         smk.params.settings, out=smk.output.table)
 
 
 main(snakemake)  # noqa: F821

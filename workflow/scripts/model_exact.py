@@ -7,8 +7,9 @@ def main(smk) -> None:
     with job_environment(smk):
         from pmcgrad.study.model_study import run_exact_job
 
-        run_exact_job(int(smk.wildcards.k), int(smk.wildcards.design_seed),
-                      out=smk.output.table, **smk.params.settings)
+        settings = smk.params.settings
+        data = settings.dataset(int(smk.wildcards.k), int(smk.wildcards.design_seed))
+        run_exact_job(data, settings, out=smk.output.table)
 
 
 main(snakemake)  # noqa: F821

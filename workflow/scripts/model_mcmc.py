@@ -7,9 +7,10 @@ def main(smk) -> None:
     with job_environment(smk):
         from pmcgrad.study.model_study import run_mcmc_job
 
-        run_mcmc_job(int(smk.wildcards.k), int(smk.wildcards.design_seed),
-                     exact_table=smk.input.exact, out=smk.output.table, netcdf=smk.output.netcdf,
-                     **smk.params.settings)
+        settings = smk.params.settings
+        data = settings.dataset(int(smk.wildcards.k), int(smk.wildcards.design_seed))
+        run_mcmc_job(data, settings, exact_table=smk.input.exact, out=smk.output.table,
+                     netcdf=smk.output.netcdf)
 
 
 main(snakemake)  # noqa: F821

@@ -7,8 +7,8 @@ def main(smk) -> None:
     with job_environment(smk):
         from pmcgrad.study.optimisation import run_optimisation_job
 
-        run_optimisation_job(int(smk.wildcards.k), smk.wildcards.estimator,
-                             out=smk.output.table, **smk.params.settings)
+        run_optimisation_job(int(smk.wildcards.k), smk.wildcards.estimator, smk.params.settings,
+                             out=smk.output.table)
 
 
 main(snakemake)  # noqa: F821

@@ -9,21 +9,15 @@ def main(smk) -> None:
     with job_environment(smk):
         import logging
 
-        from pmcgrad.study.report import REPORT_FIGURES, TABLES, build_report
+        from pmcgrad.study.report import REPORT_FIGURES, REPORT_INPUTS, build_report
 
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         logging.captureWarnings(True)
         named = dict(smk.input.items())
-        tables = {name: path for name, path in named.items() if name in TABLES}
-        benchmarks = list(named["benchmarks"])
-        bench_dir = Path(smk.params.bench_dir)
-        bench_tables = sorted(bench_dir.glob("*.csv")) if bench_dir.is_dir() else []
         build_report(
             smk.output.html,
-            **tables,
-            benchmarks=benchmarks,
-            bench_tables=bench_tables,
+            {name: named[name] for name in REPORT_INPUTS},
             config=smk.config,
             figures_dir=Path(smk.output.bias).parent,
             figure_keys=REPORT_FIGURES,

@@ -8,7 +8,7 @@ def main(smk) -> None:
         from pmcgrad.study.sbn_study import run_sbn_job
 
         run_sbn_job(int(smk.wildcards.k), smk.wildcards.estimator, int(smk.wildcards.seed),
-                    out=smk.output.table, images=smk.output.images, **smk.params.settings)
+                    smk.params.settings, out=smk.output.table, images=smk.output.images)
 
 
 main(snakemake)  # noqa: F821

@@ -1,9 +1,11 @@
 """The study's HTML report: one self-contained page, ``reports/index.html``.
 
-``build_report`` reads the tidy tables of ``pmcgrad.study.columns`` (any of them may be absent),
-the DataTrees that model.csv names, optional Snakemake benchmark files and the config, and
+:func:`build_report` takes the inputs its chapters declare (:data:`REPORT_INPUTS`: the tidy
+tables of :mod:`pmcgrad.study.columns`, the SBN image grids, the saved DataTrees, the jobs'
+benchmark files and the benchmark suite's tables; any may be absent) and the config, and
 writes a page whose figures are embedded PNGs and whose formulas are MathML: it requests
-nothing from any host and opens offline.
+nothing from any host and opens offline. The page is written beside its target and renamed
+into place, so a build that fails leaves the previous report as it was.
 
 Standalone: ``python -m pmcgrad.study.report results reports/index.html``.
 """
@@ -11,31 +13,25 @@ Standalone: ``python -m pmcgrad.study.report results reports/index.html``.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from pmcgrad.study.report.inputs import TABLES, StudyInputs, load_inputs
-from pmcgrad.study.report.model_section import section_model
+from pmcgrad.study.report.chapters import CHAPTERS
+from pmcgrad.study.report.inputs import INPUT_KINDS, ReportInputs, load_inputs
 from pmcgrad.study.report.page import page_html
 from pmcgrad.study.report.provenance import git_commit, now_utc, package_versions
-from pmcgrad.study.report.runs_section import section_performance, section_reproducibility
-from pmcgrad.study.report.sbn_section import section_sbn
-from pmcgrad.study.report.sections import (
-    SECTIONS,
-    scope_sentence,
-    section_bias,
-    section_chain,
-    section_estimators,
-    section_optimisation,
-    section_question,
-    section_variance,
-)
+from pmcgrad.study.report.scope import scope_sentence
+from pmcgrad.study.report.style import placeholder_png
+from pmcgrad.study.tables import write_atomically
 
 __all__ = [
+    "CHAPTERS",
+    "MAX_BYTES",
     "REPORT_FIGURES",
+    "REPORT_INPUTS",
     "SECTIONS",
-    "TABLES",
-    "StudyInputs",
+    "ReportInputs",
     "build_report",
     "build_report_from_results",
     "load_inputs",
@@ -43,27 +39,29 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: The inputs the chapters read, each named once, in the order the chapters first need them.
+REPORT_INPUTS: tuple[str, ...] = tuple(dict.fromkeys(
+    name for chapter in CHAPTERS for name in chapter.needs))
+
+#: (id, title) of every section: the stable anchors of the page, in order.
+SECTIONS: tuple[tuple[str, str], ...] = tuple((c.id, c.title) for c in CHAPTERS)
+
 # Figures written to ``figures_dir`` under fixed names, for Snakemake's --report; a figure the
 # run cannot draw is written as a placeholder that says why.
 REPORT_FIGURES = ("bias", "variance", "chain", "optimisation", "inclusion", "forest")
 
 MAX_BYTES = 15 * 1024 * 1024
 
+# The files under results/ of each table input, for build_report_from_results.
+_RESULT_FILES = {name: f"{name}.csv" for name, kind in INPUT_KINDS.items() if kind == "table"}
+
 
 def build_report(
-    output: str | Path,
+    output: str | os.PathLike,
+    inputs: Mapping[str, str | os.PathLike | Iterable | None],
     *,
-    gradient: str | Path | None = None,
-    chain: str | Path | None = None,
-    optimisation: str | Path | None = None,
-    model: str | Path | None = None,
-    model_traces: str | Path | None = None,
-    runtimes: str | Path | None = None,
-    sbn: str | Path | None = None,
-    benchmarks: Iterable[str | Path] = (),
-    bench_tables: Iterable[str | Path] = (),
     config: Mapping | None = None,
-    figures_dir: str | Path | None = None,
+    figures_dir: str | os.PathLike | None = None,
     figure_keys: Iterable[str] | None = None,
     command: str | None = None,
 ) -> Path:
@@ -71,15 +69,10 @@ def build_report(
 
     Parameters
     ----------
-    gradient, chain, optimisation, model, model_traces, runtimes
-        Paths of the study's tables (``results/*.csv``); ``None`` or a missing file leaves
-        the section with a sentence saying so. The DataTrees are found through model.csv's
-        ``netcdf`` column (relative to the working directory or to model.csv).
-    benchmarks
-        Snakemake ``benchmark:`` TSV files; their rules' runtimes go into sections 9 and 10.
-    bench_tables
-        The benchmark suite's tables (``benchmarks/out/*.csv``: name, value, unit, note),
-        shown in section 9 with the ratios of runtimes.csv.
+    inputs
+        The chapters' inputs by name (:data:`REPORT_INPUTS`): a path for a table (absent or
+        ``None``: the chapter says so), a list of paths for ``sbn_images``, ``models``,
+        ``benchmarks`` and ``benchmark_suite``. A name no chapter reads is refused.
     config
         The study's config (Snakemake's ``config``), printed in section 10.
     figures_dir
@@ -90,28 +83,24 @@ def build_report(
     command
         The command that built the report, recorded in section 10.
     """
-    tables = {"gradient": gradient, "chain": chain, "optimisation": optimisation,
-              "model": model, "model_traces": model_traces, "runtimes": runtimes,
-              "sbn": sbn}
-    inputs = load_inputs(tables, benchmarks=benchmarks, bench_tables=bench_tables,
-                         config=config)
-    log.info("report inputs: %s", {k: str(v) for k, v in inputs.files.items()})
-    builders = [section_question, section_estimators, section_bias, section_variance,
-                section_chain, section_optimisation, section_model, section_sbn,
-                section_performance]
+    unread = set(inputs) - set(REPORT_INPUTS)
+    if unread:
+        raise ValueError(f"report inputs {sorted(unread)} are read by no chapter; the chapters "
+                         f"read {list(REPORT_INPUTS)}")
+    loaded = load_inputs(inputs, config=config)
+    loaded.provenance = {"versions": package_versions(), "date": now_utc(),
+                         "commit": git_commit(), "command": command}
+    log.info("report inputs: %s", {k: str(v) for k, v in loaded.files.items()})
     sections = []
-    for builder in builders:
-        log.info("building %s", builder.__name__)
-        sections.append(builder(inputs))
-    sections.append(section_reproducibility(
-        inputs, versions=package_versions(), date=now_utc(), commit=git_commit(),
-        command=command))
-    assert [s.id for s in sections] == [sid for sid, _ in SECTIONS]
-    highlights = [scope_sentence(inputs), *(h for s in sections for h in s.highlights)]
+    for chapter in CHAPTERS:
+        log.info("building chapter %s", chapter.id)
+        sections.append(chapter.make(loaded))
+    highlights = [scope_sentence(loaded.gradient, loaded.optimisation, loaded.model),
+                  *(h for s in sections for h in s.highlights)]
     page = page_html(
         title="pmcgrad: gradient estimators for Bernoulli latents",
         subtitle="The comparison study: bias, variance against k, the coupling chain from the "
-                 "seed's exponential construction to ARM and DisARM, optimisation, and "
+                 "source note's exponential construction to ARM and DisARM, optimisation, and "
                  "variational fits of a spike-and-slab model against MCMC and the exact "
                  "posterior.",
         sections=sections,
@@ -119,9 +108,9 @@ def build_report(
         footer="Generated by <code>pmcgrad.study.report.build_report</code>. Every number in "
                "the captions is computed from the tables listed in section 10.",
     )
-    output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(page, encoding="utf-8")
+    # Beside the target, then renamed: the previous report stays whole until this one is.
+    output = write_atomically(output, lambda temporary: temporary.write_text(page,
+                                                                             encoding="utf-8"))
     size = output.stat().st_size
     log.info("wrote %s (%.2f MB)", output, size / 1e6)
     if size > MAX_BYTES:
@@ -133,19 +122,24 @@ def build_report(
     return output
 
 
-def build_report_from_results(
-    results_dir: str | Path, output: str | Path, **kwargs
-) -> Path:
-    """:func:`build_report` with every table taken from ``results_dir`` where it exists."""
+def build_report_from_results(results_dir: str | os.PathLike, output: str | os.PathLike, *,
+                              benchmarks: Iterable[str | os.PathLike] = (),
+                              benchmark_suite: Iterable[str | os.PathLike] = (),
+                              **kwargs) -> Path:
+    """:func:`build_report` on a results folder laid out as the workflow writes it: every
+    table under ``results_dir`` that exists, the SBN grids and DataTrees below it."""
     results_dir = Path(results_dir)
-    tables = {name: results_dir / filename for name, (filename, _) in TABLES.items()
-              if (results_dir / filename).exists()}
-    return build_report(output, **tables, **kwargs)
+    inputs: dict[str, object] = {name: results_dir / filename
+                                 for name, filename in _RESULT_FILES.items()
+                                 if (results_dir / filename).exists()}
+    inputs["sbn_images"] = sorted((results_dir / "sbn").rglob("*.npz"))
+    inputs["models"] = sorted((results_dir / "models").rglob("*.nc"))
+    inputs["benchmarks"] = list(benchmarks)
+    inputs["benchmark_suite"] = list(benchmark_suite)
+    return build_report(output, inputs, **kwargs)
 
 
 def _write_figures(directory: Path, figures) -> None:
-    from pmcgrad.study.report.figures import placeholder_png
-
     directory.mkdir(parents=True, exist_ok=True)
     written = set()
     for figure in figures:

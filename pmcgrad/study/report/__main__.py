@@ -29,13 +29,14 @@ def main(argv: list[str] | None = None) -> int:
         import yaml
 
         config = yaml.safe_load(args.config.read_text())
-    benchmarks = sorted(args.benchmarks.rglob("*.tsv")) if args.benchmarks else []
     command = " ".join(shlex.quote(a) for a in ["python", "-m", "pmcgrad.study.report",
                                                 *(argv if argv is not None else sys.argv[1:])])
-    bench_tables = sorted(args.bench.glob("*.csv")) if args.bench else []
-    path = build_report_from_results(args.results, args.output, config=config,
-                                     benchmarks=benchmarks, bench_tables=bench_tables,
-                                     figures_dir=args.figures, command=command)
+    # The command line names folders; the files in them are this entry point's to find.
+    path = build_report_from_results(
+        args.results, args.output, config=config,
+        benchmarks=sorted(args.benchmarks.rglob("*.tsv")) if args.benchmarks else [],
+        benchmark_suite=sorted(args.bench.glob("*.csv")) if args.bench else [],
+        figures_dir=args.figures, command=command)
     print(path)
     return 0
 

@@ -1,202 +1,129 @@
-"""The report's inputs: the study's tidy tables, its saved DataTrees and provenance files.
+"""The report's inputs: the study's tables, its image grids and saved DataTrees, the jobs'
+benchmark files and the benchmark suite's tables, each passed in by name.
 
-Every input is optional here: a missing table becomes ``None`` and its section says so. A table
-that exists but lacks a contract column (``pmcgrad.study.columns``) is an error, so a change of
-contract cannot pass silently.
+The workflow's report rule names every file (nothing here looks for files by their layout).
+Every input is optional: a missing table becomes ``None`` and its chapter says so. A table that
+exists is read with :func:`pmcgrad.study.tables.read_table`, so one that breaks its contract
+stops the build naming the file, the line and the column; a DataTree that does not open stops
+it naming the file.
 """
 
 from __future__ import annotations
 
 import hashlib
-import warnings
+import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from pmcgrad.study.columns import (
-    CHAIN_COLUMNS,
-    GRADIENT_COLUMNS,
-    MODEL_COLUMNS,
-    MODEL_TRACE_COLUMNS,
-    OPTIMISATION_COLUMNS,
-    RUNTIME_COLUMNS,
-    SBN_COLUMNS,
-)
+from pmcgrad.study import columns
+from pmcgrad.study.runtimes import job_times
+from pmcgrad.study.tables import read_table
 
-__all__ = ["TABLES", "StudyInputs", "load_inputs", "read_benchmarks"]
+if TYPE_CHECKING:
+    import xarray as xr
 
-# The tables under results/: name -> (file name, contract columns).
-TABLES: dict[str, tuple[str, list[str]]] = {
-    "gradient": ("gradient.csv", GRADIENT_COLUMNS),
-    "chain": ("chain.csv", CHAIN_COLUMNS),
-    "optimisation": ("optimisation.csv", OPTIMISATION_COLUMNS),
-    "model": ("model.csv", MODEL_COLUMNS),
-    "model_traces": ("model_traces.csv", MODEL_TRACE_COLUMNS),
-    "runtimes": ("runtimes.csv", RUNTIME_COLUMNS),
-    "sbn": ("sbn.csv", SBN_COLUMNS),
+__all__ = [
+    "INPUT_KINDS",
+    "ReportInputError",
+    "ReportInputs",
+    "file_digest",
+    "load_inputs",
+    "open_datatree",
+]
+
+#: Every input a chapter may declare: a table (one CSV, by its contract) or a list of files.
+INPUT_KINDS: dict[str, str] = {
+    "gradient": "table", "chain": "table", "optimisation": "table", "model": "table",
+    "model_traces": "table", "runtimes": "table", "sbn": "table",
+    "sbn_images": "files",  # results/sbn/.../s{seed}.npz: the SBN image grids
+    "models": "files",  # results/models/**.nc: the saved DataTrees that model.csv names
+    "benchmarks": "files",  # Snakemake benchmark files (TSV), one per heavy job
+    "benchmark_suite": "files",  # benchmarks/out/*.csv from `make bench`
 }
 
 
+class ReportInputError(ValueError):
+    """An input the report cannot use; the message names the file."""
+
+
 @dataclass
-class StudyInputs:
+class ReportInputs:
     """The loaded inputs. Tables are ``None`` when absent or empty."""
 
     gradient: pd.DataFrame | None = None
     chain: pd.DataFrame | None = None
     optimisation: pd.DataFrame | None = None
-    model: pd.DataFrame | None = None
+    model: pd.DataFrame | None = None  # with ``netcdf_path``: the DataTree file, or None
     model_traces: pd.DataFrame | None = None
     runtimes: pd.DataFrame | None = None
     sbn: pd.DataFrame | None = None
-    benchmarks: pd.DataFrame | None = None  # Snakemake benchmark files, one row per job
-    bench: pd.DataFrame | None = None  # the benchmark suite's tables, with a source column
+    sbn_images: list[Path] = field(default_factory=list)
+    models: list[Path] = field(default_factory=list)
+    job_times: pd.DataFrame | None = None  # from the benchmark files, one row per job
+    benchmark_suite: pd.DataFrame | None = None  # the suite's tables, with a source column
     config: Mapping | None = None
+    provenance: dict[str, object] = field(default_factory=dict)  # versions, date, commit
     files: dict[str, Path] = field(default_factory=dict)  # label -> path, for provenance
     notes: list[str] = field(default_factory=list)  # problems met while loading
 
-    def table(self, name: str) -> pd.DataFrame | None:
-        return getattr(self, name)
 
+def load_inputs(paths: Mapping[str, str | os.PathLike | Iterable | None], *,
+                config: Mapping | None = None) -> ReportInputs:
+    """Load the named inputs (keys of :data:`INPUT_KINDS`; absent keys count as absent).
 
-def read_table(path: Path, columns: list[str], name: str) -> pd.DataFrame | None:
-    """Read one CSV; ``None`` when it is absent or has no rows."""
-    if not path.exists():
-        return None
-    frame = pd.read_csv(path, keep_default_na=True)
-    missing = [c for c in columns if c not in frame.columns]
-    if missing:
-        raise ValueError(
-            f"{path} ({name}) lacks the contract columns {missing}; "
-            f"see pmcgrad.study.columns (it has {list(frame.columns)})"
-        )
-    if frame.empty:
-        return None
-    for column in ("unbiased", "bias_within_error"):
-        if column in frame.columns and frame[column].dtype == object:
-            frame[column] = frame[column].astype(str).str.lower().isin(["true", "1", "yes"])
-    if "family" in frame.columns:
-        frame["family"] = frame["family"].fillna("").astype(str)
-    if "netcdf" in frame.columns:
-        frame["netcdf"] = frame["netcdf"].fillna("").astype(str)
-    return frame
-
-
-def resolve_netcdf(relative: str, table_path: Path) -> Path | None:
-    """Find a DataTree named in model.csv: relative to the workflow's root (the folder above
-    ``results/``), to the table's folder, or to the working directory."""
-    if not relative:
-        return None
-    candidate = Path(relative)
-    for base in (table_path.parent.parent, table_path.parent, Path.cwd()):
-        path = candidate if candidate.is_absolute() else base / candidate
-        if path.exists():
-            return path
-    return None
-
-
-def read_benchmarks(paths: Iterable[Path]) -> pd.DataFrame | None:
-    """Snakemake ``benchmark:`` TSV files -> one row per file (rule, wildcards, seconds, RSS)."""
-    rows = []
-    for path in sorted(Path(p) for p in paths):
-        try:
-            frame = pd.read_csv(path, sep="\t")
-        except (OSError, ValueError, pd.errors.EmptyDataError) as error:
-            warnings.warn(f"skipping benchmark file {path}: {error}", stacklevel=2)
-            continue
-        if "s" not in frame.columns or frame.empty:
-            continue
-        rows.append(
-            {
-                "file": path.as_posix(),
-                "rule": benchmark_rule(path),
-                "job": benchmark_job(path),
-                "seconds": float(frame["s"].mean()),
-                "max_rss_mb": float(frame["max_rss"].mean())
-                if "max_rss" in frame.columns and pd.api.types.is_numeric_dtype(frame["max_rss"])
-                else float("nan"),
-            }
-        )
-    return pd.DataFrame(rows) if rows else None
-
-
-def benchmark_rule(path: Path) -> str:
-    """The rule a benchmark file belongs to: the folder right under ``benchmarks/`` (the
-    study's layout ``results/benchmarks/<rule>/...``), else the file's folder."""
-    parts = Path(path).parts
-    for index, part in enumerate(parts[:-2]):
-        if part == "benchmarks":
-            return parts[index + 1]
-    return Path(path).parent.name or Path(path).stem
-
-
-def benchmark_job(path: Path) -> str:
-    """A job's name: the benchmark file's path under ``benchmarks/``, without ``.tsv``."""
-    parts = Path(path).with_suffix("").parts
-    for index, part in enumerate(parts[:-2]):
-        if part == "benchmarks":
-            return "/".join(parts[index + 1:])
-    return Path(path).stem
-
-
-def read_bench_tables(paths: Iterable[Path]) -> pd.DataFrame | None:
-    """The benchmark suite's CSVs (``benchmarks/out/<module>.csv``, the runtimes.csv columns)
-    in one frame with a ``source`` column (the module); ``None`` when there are none."""
-    frames = []
-    for path in sorted(Path(p) for p in paths):
-        frame = read_table(path, RUNTIME_COLUMNS, f"benchmark table {path.name}")
-        if frame is not None:
-            frames.append(frame.assign(source=path.stem))
-    return pd.concat(frames, ignore_index=True) if frames else None
-
-
-def load_inputs(
-    tables: Mapping[str, str | Path | None],
-    *,
-    benchmarks: Iterable[str | Path] = (),
-    bench_tables: Iterable[str | Path] = (),
-    config: Mapping | None = None,
-) -> StudyInputs:
-    """Load the named tables (keys of :data:`TABLES`; missing keys count as absent).
-
-    The DataTrees named in model.csv's ``netcdf`` column are resolved to paths in a column
-    ``netcdf_path`` (``None`` where the file is absent).
+    Model rows whose ``netcdf`` names one of the ``models`` files get it in ``netcdf_path``;
+    every such file is opened once here, so a damaged one fails now, naming itself.
     """
-    unknown = set(tables) - set(TABLES)
+    unknown = set(paths) - set(INPUT_KINDS)
     if unknown:
-        raise ValueError(f"unknown tables {sorted(unknown)}; expected some of {list(TABLES)}")
-    inputs = StudyInputs(config=config)
-    for name, (_, columns) in TABLES.items():
-        raw = tables.get(name)
-        if raw is None:
+        raise ValueError(f"unknown report inputs {sorted(unknown)}; expected some of "
+                         f"{list(INPUT_KINDS)}")
+    inputs = ReportInputs(config=config)
+    for name, kind in INPUT_KINDS.items():
+        given = paths.get(name)
+        if given is None:
             continue
-        path = Path(raw)
-        frame = read_table(path, columns, name)
-        if frame is not None:
-            inputs.files[name] = path
-        setattr(inputs, name, frame)
+        if kind == "files":
+            setattr(inputs, name, [Path(p) for p in given])
+            continue
+        path = Path(given)
+        if not path.exists():
+            continue
+        frame = read_table(path, columns.CONTRACTS[name])
+        inputs.files[name] = path
+        setattr(inputs, name, frame if len(frame) else None)
     if inputs.model is not None:
-        table_path = inputs.files["model"]
-        resolved = {
-            rel: resolve_netcdf(rel, table_path) for rel in inputs.model["netcdf"].unique()
-        }
-        inputs.model["netcdf_path"] = inputs.model["netcdf"].map(resolved)
-        absent = sorted(rel for rel, path in resolved.items() if rel and path is None)
-        if absent:
-            inputs.notes.append(
-                f"{len(absent)} DataTree file(s) named in model.csv were not found, e.g. "
-                f"<code>{absent[0]}</code>."
-            )
-        for rel, path in resolved.items():
-            if path is not None:
-                inputs.files[f"DataTree {rel}"] = path
-    inputs.benchmarks = read_benchmarks([Path(p) for p in benchmarks])
-    bench_paths = [Path(p) for p in bench_tables]
-    inputs.bench = read_bench_tables(bench_paths)
-    for path in bench_paths:
+        _attach_datatrees(inputs)
+    for path in inputs.sbn_images:
+        inputs.files[f"SBN images {path.as_posix()}"] = path
+    benchmarks = paths.get("benchmarks")
+    inputs.job_times = job_times(list(benchmarks)) if benchmarks else None
+    suite = []
+    for path in inputs.benchmark_suite or []:
+        frame = read_table(path, columns.BENCHMARK_SUITE)
         inputs.files[f"benchmark suite {path.stem}"] = path
+        if len(frame):
+            suite.append(frame.assign(source=path.stem))
+    inputs.benchmark_suite = pd.concat(suite, ignore_index=True) if suite else None
     return inputs
+
+
+def open_datatree(path: str | os.PathLike) -> xr.DataTree:
+    """Open a saved fit (an ``xarray.DataTree`` in netcdf); ReportInputError naming the file
+    when it is damaged or truncated (h5py's own message says neither)."""
+    import xarray as xr
+
+    try:
+        return xr.open_datatree(path, engine="h5netcdf")
+    except (OSError, ValueError, KeyError) as error:
+        raise ReportInputError(
+            f"DataTree {os.fspath(path)!r} cannot be read (damaged or truncated?): {error}. "
+            "Delete it and rerun the workflow to refit it."
+        ) from error
 
 
 def file_digest(path: Path, length: int = 12) -> str:
@@ -206,3 +133,26 @@ def file_digest(path: Path, length: int = 12) -> str:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()[:length]
+
+
+def _attach_datatrees(inputs: ReportInputs) -> None:
+    """``netcdf_path`` for each model row: the given file whose path ends with the row's
+    ``netcdf`` (the workflow writes relative paths), or None."""
+    given = {path: path.parts for path in inputs.models}
+    resolved: dict[str, Path | None] = {}
+    for name in inputs.model["netcdf"].unique():
+        parts = Path(name).parts
+        matches = [path for path, own in given.items() if name and own[-len(parts):] == parts]
+        resolved[name] = matches[0] if matches else None
+    inputs.model["netcdf_path"] = inputs.model["netcdf"].map(resolved)
+    missing = sorted(name for name, path in resolved.items() if name and path is None)
+    if missing:
+        inputs.notes.append(
+            f"{len(missing)} DataTree file(s) named in model.csv were not given, e.g. "
+            f"<code>{missing[0]}</code>."
+        )
+    for name, path in resolved.items():
+        if path is not None:
+            open_datatree(path).close()  # fail here, naming the file, if it is damaged
+            inputs.files[f"DataTree {name}"] = path
+

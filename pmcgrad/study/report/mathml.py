@@ -1,6 +1,8 @@
-"""The formulas of MATH.md as inline MathML (MathML Core renders natively; no script).
+"""The report's formulas as inline MathML (MathML Core renders natively; no script).
 
-A handful of element builders keep each formula readable next to the notation of MATH.md.
+A handful of element builders (one per MathML element: ``identifier`` is ``<mi>``, ``number``
+``<mn>``, ``operator`` ``<mo>``) keep each formula readable next to the notation of
+docs/math.md, the project's derivations.
 """
 
 from __future__ import annotations
@@ -20,15 +22,18 @@ def row(*parts: str) -> str:
     return f"<mrow>{''.join(parts)}</mrow>"
 
 
-def i(name: str) -> str:
+def identifier(name: str) -> str:
+    """A variable or function name, ``<mi>``."""
     return f"<mi>{escape(name)}</mi>"
 
 
-def n(number: str | int) -> str:
-    return f"<mn>{escape(str(number))}</mn>"
+def number(value: str | int) -> str:
+    """A numeral, ``<mn>``."""
+    return f"<mn>{escape(str(value))}</mn>"
 
 
-def o(op: str) -> str:
+def operator(op: str) -> str:
+    """An operator or fence, ``<mo>``."""
     return f"<mo>{escape(op)}</mo>"
 
 
@@ -49,52 +54,54 @@ def sup(base: str, power: str) -> str:
 
 
 def paren(*parts: str) -> str:
-    return row(o("("), *parts, o(")"))
+    return row(operator("("), *parts, operator(")"))
 
 
 def bracket(*parts: str) -> str:
-    return row(o("["), *parts, o("]"))
+    return row(operator("["), *parts, operator("]"))
 
 
 def call(name: str, *args: str) -> str:
     """``name(args)``; ``name`` is an identifier or already a MathML element."""
-    head = name if name.startswith("<") else i(name)
-    return row(head, o("("), *_commas(args), o(")"))
+    head = name if name.startswith("<") else identifier(name)
+    return row(head, operator("("), *_commas(args), operator(")"))
 
 
 def _commas(args) -> list[str]:
     out: list[str] = []
     for index, arg in enumerate(args):
         if index:
-            out.append(o(","))
+            out.append(operator(","))
         out.append(arg)
     return out
 
 
 def indicator(*condition: str) -> str:
-    return row('<mn style="font-weight: bold">1</mn>', o("{"), *condition, o("}"))
+    return row('<mn style="font-weight: bold">1</mn>', operator("{"), *condition, operator("}"))
 
 
 # Recurring pieces.
-PHI = i("φ")
-P = i("p")
-B = i("b")
-W = i("w")
-E1 = sub(i("e"), n(1))
-E2 = sub(i("e"), n(2))
-B1 = sub(i("b"), n(1))
-B2 = sub(i("b"), n(2))
-ONE_MINUS_P = paren(n(1), o("−"), P)
-HALF = frac(n(1), n(2))
-T = i("t")
+PHI = identifier("φ")
+P = identifier("p")
+B = identifier("b")
+W = identifier("w")
+E1 = sub(identifier("e"), number(1))
+E2 = sub(identifier("e"), number(2))
+B1 = sub(identifier("b"), number(1))
+B2 = sub(identifier("b"), number(2))
+ONE_MINUS_P = paren(number(1), operator("−"), P)
+HALF = frac(number(1), number(2))
+T = identifier("t")
 
 
-def f(arg: str) -> str:
+def f_of(arg: str) -> str:
+    """``f(arg)``, the objective applied to ``arg``."""
     return call("f", arg)
 
 
-def g(name: str) -> str:
-    return sub(i("g"), text(name))
+def estimate(name: str) -> str:
+    """``g_name``, the gradient estimate of the named estimator."""
+    return sub(identifier("g"), text(name))
 
 
 def sigmoid(arg: str) -> str:
@@ -102,103 +109,240 @@ def sigmoid(arg: str) -> str:
 
 
 def _exp_threshold() -> str:
-    return row(sup(i("e"), PHI), E1, o(">"), E2)
+    return row(sup(identifier("e"), PHI), E1, operator(">"), E2)
 
 
 FORMULAS: dict[str, str] = {
     "objective": math(
-        call("ℰ", PHI), o("="),
-        sub(text("E"), row(B, o("∼"), call("Bernoulli", P))), bracket(f(B)), o(","),
-        o("  "), P, o("="), sigmoid(PHI), o("="),
-        frac(n(1), row(n(1), o("+"), sup(i("e"), row(o("−"), PHI)))),
+        call("ℰ", PHI),
+        operator("="),
+        sub(text("E"), row(B, operator("∼"), call("Bernoulli", P))),
+        bracket(f_of(B)),
+        operator(","),
+        operator("  "),
+        P,
+        operator("="),
+        sigmoid(PHI),
+        operator("="),
+        frac(
+            number(1), row(number(1), operator("+"), sup(identifier("e"), row(operator("−"), PHI)))
+        ),
         display=True,
     ),
     "exact": math(
-        sub(o("∇"), PHI), call("ℰ", PHI), o("="),
-        paren(f(n(1)), o("−"), f(n(0))), P, ONE_MINUS_P,
+        sub(operator("∇"), PHI),
+        call("ℰ", PHI),
+        operator("="),
+        paren(f_of(number(1)), operator("−"), f_of(number(0))),
+        P,
+        ONE_MINUS_P,
         display=True,
     ),
-    "reinforce": math(g("reinforce"), o("="), f(B), paren(B, o("−"), P), display=True),
-    "seed_reinforce": math(
-        sup(paren(o("−"), n(1)), B), f(B), sigmoid(PHI), paren(n(1), o("−"), sigmoid(PHI))
+    "reinforce": math(
+        estimate("reinforce"), operator("="), f_of(B), paren(B, operator("−"), P), display=True
+    ),
+    "note_reinforce": math(
+        sup(paren(operator("−"), number(1)), B),
+        f_of(B),
+        sigmoid(PHI),
+        paren(number(1), operator("−"), sigmoid(PHI)),
     ),
     "uniform": math(
-        i("u"), o("∼"), call("U", n(0), frac(i("a"), P)), o(","), o(" "),
-        B, o("="), indicator(i("u"), o("<"), i("a")), o(":"), o(" "),
-        g("uniform_boundary"), o("="), ONE_MINUS_P, paren(f(B), o("−"), f(n(0))),
+        identifier("u"),
+        operator("∼"),
+        call("U", number(0), frac(identifier("a"), P)),
+        operator(","),
+        operator(" "),
+        B,
+        operator("="),
+        indicator(identifier("u"), operator("<"), identifier("a")),
+        operator(":"),
+        operator(" "),
+        estimate("uniform_boundary"),
+        operator("="),
+        ONE_MINUS_P,
+        paren(f_of(B), operator("−"), f_of(number(0))),
         display=True,
     ),
-    "uniform_naive": math(g("uniform_naive"), o("="), ONE_MINUS_P, f(B)),
+    "uniform_naive": math(estimate("uniform_naive"), operator("="), ONE_MINUS_P, f_of(B)),
     "exp_pair": math(
-        E1, o(","), E2, o("∼"), call("Exp", n(1)), o(","), o(" "),
-        B, o("="), indicator(_exp_threshold()), o(":"), o(" "),
-        g("exp_score"), o("="), f(B), paren(E1, o("−"), n(1)),
+        E1,
+        operator(","),
+        E2,
+        operator("∼"),
+        call("Exp", number(1)),
+        operator(","),
+        operator(" "),
+        B,
+        operator("="),
+        indicator(_exp_threshold()),
+        operator(":"),
+        operator(" "),
+        estimate("exp_score"),
+        operator("="),
+        f_of(B),
+        paren(E1, operator("−"), number(1)),
         display=True,
     ),
     "noise_score": math(
-        B, o("="), indicator(i("ε"), o("<"), call(sup(i("F"), row(o("−"), n(1))), P)), o(":"),
-        o(" "), g("noise_score"), o("="), f(B),
-        sup(paren(call("log", sub(i("p"), i("ε")))), o("′")), paren(i("ε")),
-        frac(row(i("d"), sup(i("F"), row(o("−"), n(1))), paren(P)), row(i("d"), PHI)),
+        B,
+        operator("="),
+        indicator(
+            identifier("ε"),
+            operator("<"),
+            call(sup(identifier("F"), row(operator("−"), number(1))), P),
+        ),
+        operator(":"),
+        operator(" "),
+        estimate("noise_score"),
+        operator("="),
+        f_of(B),
+        sup(paren(call("log", sub(identifier("p"), identifier("ε")))), operator("′")),
+        paren(identifier("ε")),
+        frac(
+            row(identifier("d"), sup(identifier("F"), row(operator("−"), number(1))), paren(P)),
+            row(identifier("d"), PHI),
+        ),
         display=True,
     ),
     "w": math(
-        i("s"), o("="), E1, o("+"), E2, o(","), o(" "),
-        W, o("="), frac(E2, i("s")), o("∼"), call("U", n(0), n(1)),
-        text("\u00a0independent of\u00a0"), i("s"), o(","), o(" "),
-        indicator(_exp_threshold()), o("="), indicator(W, o("<"), P),
+        identifier("s"),
+        operator("="),
+        E1,
+        operator("+"),
+        E2,
+        operator(","),
+        operator(" "),
+        W,
+        operator("="),
+        frac(E2, identifier("s")),
+        operator("∼"),
+        call("U", number(0), number(1)),
+        text("\u00a0independent of\u00a0"),
+        identifier("s"),
+        operator(","),
+        operator(" "),
+        indicator(_exp_threshold()),
+        operator("="),
+        indicator(W, operator("<"), P),
         display=True,
     ),
     "rao_blackwell": math(
-        text("E"), bracket(E1, o("−"), n(1), o("|"), W), o("="), n(1), o("−"), n(2), W,
-        o("⇒"), g("ar"), o("="), f(B), paren(n(1), o("−"), n(2), W),
+        text("E"),
+        bracket(E1, operator("−"), number(1), operator("|"), W),
+        operator("="),
+        number(1),
+        operator("−"),
+        number(2),
+        W,
+        operator("⇒"),
+        estimate("ar"),
+        operator("="),
+        f_of(B),
+        paren(number(1), operator("−"), number(2), W),
         display=True,
     ),
     "swap": math(
-        paren(E1, o(","), E2), o("↦"), paren(E2, o(","), E1), o(":"), o(" "),
-        W, o("↦"), n(1), o("−"), W, o(","), o(" "),
-        B1, o("="), indicator(W, o("<"), P), o(","), o(" "),
-        B2, o("="), indicator(n(1), o("−"), W, o("<"), P),
+        paren(E1, operator(","), E2),
+        operator("↦"),
+        paren(E2, operator(","), E1),
+        operator(":"),
+        operator(" "),
+        W,
+        operator("↦"),
+        number(1),
+        operator("−"),
+        W,
+        operator(","),
+        operator(" "),
+        B1,
+        operator("="),
+        indicator(W, operator("<"), P),
+        operator(","),
+        operator(" "),
+        B2,
+        operator("="),
+        indicator(number(1), operator("−"), W, operator("<"), P),
         display=True,
     ),
     "arm": math(
-        g("arm"), o("="), paren(f(B1), o("−"), f(B2)), paren(HALF, o("−"), W), display=True
+        estimate("arm"),
+        operator("="),
+        paren(f_of(B1), operator("−"), f_of(B2)),
+        paren(HALF, operator("−"), W),
+        display=True,
     ),
     "disarm": math(
-        g("disarm"), o("="), HALF, paren(f(B1), o("−"), f(B2)),
-        sup(paren(o("−"), n(1)), B2), indicator(B1, o("≠"), B2),
-        sigmoid(row(o("|"), PHI, o("|"))),
+        estimate("disarm"),
+        operator("="),
+        HALF,
+        paren(f_of(B1), operator("−"), f_of(B2)),
+        sup(paren(operator("−"), number(1)), B2),
+        indicator(B1, operator("≠"), B2),
+        sigmoid(row(operator("|"), PHI, operator("|"))),
         display=True,
     ),
     "antithetic_exp": math(
-        g("antithetic_exp"), o("="), HALF,
-        bracket(f(B), paren(E1, o("−"), n(1)), o("+"), f(sup(B, o("′"))),
-                paren(E2, o("−"), n(1))), o(","), o(" "),
-        sup(B, o("′")), o("="), indicator(sup(i("e"), PHI), E2, o(">"), E1),
+        estimate("antithetic_exp"),
+        operator("="),
+        HALF,
+        bracket(
+            f_of(B),
+            paren(E1, operator("−"), number(1)),
+            operator("+"),
+            f_of(sup(B, operator("′"))),
+            paren(E2, operator("−"), number(1)),
+        ),
+        operator(","),
+        operator(" "),
+        sup(B, operator("′")),
+        operator("="),
+        indicator(sup(identifier("e"), PHI), E2, operator(">"), E1),
     ),
     "toy": math(
-        f(B), o("="), sup(paren(B, o("−"), T), n(2)), o(","), o(" "), PHI, o("="), n(0), o(":"),
-        o(" "), sub(o("∇"), PHI), call("ℰ", PHI), o("="),
-        frac(row(n(1), o("−"), n(2), T), n(4)),
+        f_of(B),
+        operator("="),
+        sup(paren(B, operator("−"), T), number(2)),
+        operator(","),
+        operator(" "),
+        PHI,
+        operator("="),
+        number(0),
+        operator(":"),
+        operator(" "),
+        sub(operator("∇"), PHI),
+        call("ℰ", PHI),
+        operator("="),
+        frac(row(number(1), operator("−"), number(2), T), number(4)),
     ),
     "elbo": math(
-        text("ELBO"), o("="), sub(text("E"), i("q")), bracket(call("log p", i("x"), i("z"),
-        i("θ"))), o("+"), i("H"), bracket(call("q", i("z"))), o("+"), i("H"),
-        bracket(call("q", i("θ"))),
+        text("ELBO"),
+        operator("="),
+        sub(text("E"), identifier("q")),
+        bracket(call("log p", identifier("x"), identifier("z"), identifier("θ"))),
+        operator("+"),
+        identifier("H"),
+        bracket(call("q", identifier("z"))),
+        operator("+"),
+        identifier("H"),
+        bracket(call("q", identifier("θ"))),
         display=True,
     ),
 }
 
-_GRAD_SQUARED = sup(paren(frac(row(n(1), o("−"), n(2), T), n(4))), n(2))
-_FOURTH = row(sup(paren(n(1), o("−"), T), n(4)), o("+"), sup(T, n(4)))
+_GRAD_SQUARED = sup(paren(frac(row(number(1), operator("−"), number(2), T), number(4))), number(2))
+_FOURTH = row(sup(paren(number(1), operator("−"), T), number(4)), operator("+"), sup(T, number(4)))
 
-# MATH.md's exact variances of one estimate (one bit, phi = 0, f(b) = (b - t)^2).
+# The exact variances of one estimate (one bit, phi = 0, f(b) = (b - t)^2) as formulas; their
+# values come from pmcgrad.problems.k1_variance, and a test keeps the two lists alike.
 VARIANCE_FORMULAS: dict[str, str] = {
-    "reinforce": math(frac(_FOURTH, n(8)), o("−"), _GRAD_SQUARED),
-    "ar": math(frac(_FOURTH, n(6)), o("−"), _GRAD_SQUARED),
-    "noise_score": math(frac(_FOURTH, n(6)), o("−"), _GRAD_SQUARED),
-    "reinforce_loo": math(frac(sup(paren(n(1), o("−"), n(2), T), n(2)), n(16)),
-                          text("\u00a0(S = 2)")),
-    "arm": math(frac(sup(paren(n(1), o("−"), n(2), T), n(2)), n(48))),
-    "disarm": math(n(0)),
+    "reinforce": math(frac(_FOURTH, number(8)), operator("−"), _GRAD_SQUARED),
+    "ar": math(frac(_FOURTH, number(6)), operator("−"), _GRAD_SQUARED),
+    "noise_score": math(frac(_FOURTH, number(6)), operator("−"), _GRAD_SQUARED),
+    "reinforce_loo": math(
+        frac(sup(paren(number(1), operator("−"), number(2), T), number(2)), number(16)),
+        text("\u00a0(S = 2)"),
+    ),
+    "arm": math(frac(sup(paren(number(1), operator("−"), number(2), T), number(2)), number(48))),
+    "disarm": math(number(0)),
 }

@@ -19,23 +19,20 @@ import pytest
 import yaml
 
 import pmcgrad
-from pmcgrad.study.columns import (
-    CHAIN_COLUMNS,
-    GRADIENT_COLUMNS,
-    MODEL_COLUMNS,
-    MODEL_TRACE_COLUMNS,
-    OPTIMISATION_COLUMNS,
-    RUNTIME_COLUMNS,
-)
+from pmcgrad.study.columns import CONTRACTS, RUNTIME_COLUMNS
 from pmcgrad.study.report import (
+    CHAPTERS,
     MAX_BYTES,
     REPORT_FIGURES,
+    REPORT_INPUTS,
     SECTIONS,
     build_report,
     build_report_from_results,
 )
+from pmcgrad.study.report.inputs import INPUT_KINDS
+from pmcgrad.study.tables import TableError
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -85,8 +82,8 @@ def built(results_dir, tmp_path_factory) -> dict[str, Path]:
     ).to_csv(bench, index=False)
     html = build_report_from_results(
         results_dir, out / "index.html", config=TINY_CONFIG, benchmarks=benchmarks,
-        bench_tables=[bench], figures_dir=out / "figures",
-        command="pytest tests/study/test_report.py",
+        benchmark_suite=[bench], figures_dir=out / "figures",
+        command="pytest tests/study/report/test_report.py",
     )
     return {"html": html, "figures": out / "figures"}
 
@@ -134,13 +131,17 @@ def _parse(path: Path) -> _Page:
 
 # --- tests ---------------------------------------------------------------------------------
 
-def test_study_tables_follow_the_column_contract(results_dir):
-    """Every table the report reads has exactly the contract's columns."""
-    for name, columns in (("gradient", GRADIENT_COLUMNS), ("chain", CHAIN_COLUMNS),
-                          ("optimisation", OPTIMISATION_COLUMNS), ("model", MODEL_COLUMNS),
-                          ("model_traces", MODEL_TRACE_COLUMNS)):
-        frame = pd.read_csv(results_dir / f"{name}.csv")
-        assert list(frame.columns) == columns, name
+def test_chapters_declare_inputs_the_report_knows():
+    """Every chapter's needs are report inputs, and REPORT_INPUTS is exactly their union."""
+    assert {name for chapter in CHAPTERS for name in chapter.needs} == set(REPORT_INPUTS)
+    assert set(REPORT_INPUTS) <= set(INPUT_KINDS)
+    assert [c.id for c in CHAPTERS] == [section_id for section_id, _ in SECTIONS]
+
+
+def test_an_input_no_chapter_reads_is_refused(tmp_path):
+    """A misspelt input name is an error, not an input silently left out."""
+    with pytest.raises(ValueError, match=r"'gradients'.*read by no chapter"):
+        build_report(tmp_path / "index.html", {"gradients": tmp_path / "gradient.csv"})
 
 
 def test_sections_are_present_in_order(built):
@@ -174,7 +175,7 @@ def test_every_caption_reports_this_run(built):
 
 
 def test_estimator_table_is_generated_from_the_registry(built):
-    """The estimator table lists every registered estimator beside MATH.md's closed forms."""
+    """The estimator table lists every registered estimator beside the closed forms."""
     html = built["html"].read_text(encoding="utf-8")
     table = html.split('id="estimator-table"', 1)[1].split("</table>", 1)[0]
     for row in pmcgrad.estimator_table():
@@ -182,6 +183,19 @@ def test_estimator_table_is_generated_from_the_registry(built):
     # arm: (1 - 2t)^2 / 48 at t = 0.49, and reinforce_loo (S = 2): (1 - 2t)^2 / 16
     assert "8.33×10<sup>-6</sup>" in table
     assert "2.50×10<sup>-5</sup>" in table
+
+
+def test_bias_captions_state_the_rule_the_study_applied(built):
+    """The bias section states the corrected threshold z_k, with the run's values from
+    bias_threshold, not a flat 4 s.e."""
+    from pmcgrad.study.gradient import bias_threshold
+    from pmcgrad.study.report.page import fmt
+
+    html = built["html"].read_text(encoding="utf-8")
+    section = html.split('<section id="bias">', 1)[1].split("</section>", 1)[0]
+    k_max = max(TINY_CONFIG["gradient"]["k"])
+    assert f"{fmt(bias_threshold(k_max))} at k = {k_max}" in section
+    assert "4 s.e." not in section and "within 4 standard errors" not in section
 
 
 def test_bias_section_shows_uniform_naive_off(built):
@@ -213,8 +227,8 @@ def test_report_figures_are_written_for_snakemake(built):
 def test_missing_optional_inputs_give_sentences(results_dir, tmp_path):
     """Without runtimes, models, traces or benchmarks the page still builds and says so."""
     html = build_report(tmp_path / "index.html",
-                        gradient=results_dir / "gradient.csv",
-                        runtimes=tmp_path / "absent.csv",
+                        {"gradient": results_dir / "gradient.csv",
+                         "runtimes": tmp_path / "absent.csv"},
                         figures_dir=tmp_path / "figures").read_text(encoding="utf-8")
     assert 'id="no-benchmarks"' in html
     assert 'id="no-rule-runtimes"' in html
@@ -226,10 +240,12 @@ def test_missing_optional_inputs_give_sentences(results_dir, tmp_path):
 def test_missing_datatrees_leave_the_model_study_without_arviz_plots(results_dir, tmp_path):
     """model.csv naming DataTrees that are gone: a note, and the rest of section 7 still."""
     shutil.copy(results_dir / "model.csv", tmp_path / "model.csv")
-    html = build_report(tmp_path / "index.html", model=tmp_path / "model.csv",
-                        model_traces=results_dir / "model_traces.csv").read_text(encoding="utf-8")
+    html = build_report(tmp_path / "index.html",
+                        {"model": tmp_path / "model.csv",
+                         "model_traces": results_dir / "model_traces.csv"}
+                        ).read_text(encoding="utf-8")
     section = html.split('<section id="model">', 1)[1].split("</section>", 1)[0]
-    assert "were not found" in section
+    assert "were not given" in section
     assert "no ArviZ plots in this run" in section
     assert 'id="fig-inclusion"' in section
 
@@ -238,8 +254,30 @@ def test_a_table_without_a_contract_column_is_refused(results_dir, tmp_path):
     """A table that lacks a contract column stops the build with the column's name."""
     frame = pd.read_csv(results_dir / "chain.csv").drop(columns=["closed_form"])
     frame.to_csv(tmp_path / "chain.csv", index=False)
-    with pytest.raises(ValueError, match="closed_form"):
-        build_report(tmp_path / "index.html", chain=tmp_path / "chain.csv")
+    with pytest.raises(TableError, match="closed_form"):
+        build_report(tmp_path / "index.html", {"chain": tmp_path / "chain.csv"})
+
+
+def test_a_failed_build_leaves_the_last_report(results_dir, tmp_path):
+    """The page is written beside its target and renamed: a build that fails on a damaged
+    table leaves the previous report byte for byte, and names the table."""
+    out = tmp_path / "index.html"
+    out.write_text("the last good report")
+    text = (results_dir / "chain.csv").read_text()
+    (tmp_path / "chain.csv").write_text(text[:-5])  # cut inside the last row
+    with pytest.raises(TableError, match=r"chain\.csv' is truncated"):
+        build_report(out, {"chain": tmp_path / "chain.csv"})
+    assert out.read_text() == "the last good report"
+    assert list(tmp_path.glob(".index*")) == []  # no temporary file left behind
+
+
+def test_study_tables_follow_their_contracts(results_dir):
+    """Every table of the run reads back under its contract (header, types, keys)."""
+    from pmcgrad.study.tables import read_table
+
+    for name in ("gradient", "chain", "optimisation", "model", "model_traces", "sbn",
+                 "runtimes"):
+        assert len(read_table(results_dir / f"{name}.csv", CONTRACTS[name])) > 0, name
 
 
 def _chromium_or_skip() -> None:
