@@ -18,7 +18,7 @@ with pm.Model(coords=coords) as model:
     z = pm.Bernoulli("z", p=0.2, dims="predictor")
     beta = pm.Normal("beta", 0, 1, dims="predictor")
     pm.Normal("y", mu=data.X @ (z * beta), sigma=1.0, observed=data.y)
-    result = pmcgrad.fit(10_000, estimator="disarm", starts=4, random_seed=1, progressbar=False)
+    result = pmcgrad.fit(10_000, estimator="disarm", n_starts=4, random_seed=1, progressbar=False)
 
 idata = result.sample(1000, random_seed=2)
 print(az.summary(idata, var_names=["beta"], kind="stats"))

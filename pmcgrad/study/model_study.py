@@ -102,12 +102,12 @@ def run_fit_job(job: FitJob, settings: ModelSettings, *, exact_table: str, out: 
     data = settings.dataset(job.k, job.design_seed)
     exact = _exact_inclusion(exact_table, job.k)
     model = spike_slab_model(make_dataset(data, settings))
-    stamps: list[float] = []
+    stamps: dict[int, float] = {}
 
     def clock(result, loss, step):
         if not stamps:  # the log says when the compile is over and the steps run
-            log.info("first step done; %d to go", settings.steps - 1)
-        stamps.append(time.perf_counter())
+            log.info("first block of steps done; %d to go", settings.steps - step)
+        stamps[step] = time.perf_counter()
 
     start = time.perf_counter()
     log.info("fitting %s", job)
@@ -116,7 +116,8 @@ def run_fit_job(job: FitJob, settings: ModelSettings, *, exact_table: str, out: 
                          optimizer=pm.adam(learning_rate=settings.learning_rate),
                          random_seed=job_seed_int(settings.seed, "fit", job.k, job.design_seed,
                                                   job.estimator, job.family),
-                         progressbar=False, callbacks=[clock])
+                         progressbar=False, callbacks=[clock], convergence=False,
+                         callback_every=settings.trace_thin)
     seconds = time.perf_counter() - start
     inclusion = result.inclusion_probabilities["z"].values
     tree = result.sample(settings.draws,
@@ -125,7 +126,10 @@ def run_fit_job(job: FitJob, settings: ModelSettings, *, exact_table: str, out: 
     _write_netcdf(tree, netcdf)
     write_table(model_rows(job.k, job.design_seed, job.estimator, job.family, inclusion, exact,
                            elbo=result.elbo, seconds=seconds, netcdf=netcdf), out, MODEL)
-    elapsed = np.asarray(stamps) - stamps[0] if stamps else np.zeros(0)
+    # Seconds at every step, interpolated between the callbacks (every trace_thin steps).
+    steps, times = np.array([0, *stamps]), np.array([start, *stamps.values()])
+    elapsed = np.interp(np.arange(1, len(result.hist) + 1), steps, times) - times[1 if len(
+        times) > 1 else 0]
     write_table(trace_rows(job.k, job.design_seed, job.estimator, job.family, result.hist,
                            elapsed, settings.trace_thin), traces, MODEL_TRACES)
 

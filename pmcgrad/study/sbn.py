@@ -15,7 +15,8 @@ class HeldOutBound:
     """Importance-sampled estimate of the mean held-out ``log p(x | W, c)`` per image.
 
     For each held-out image, local logits ``q(z | x)`` are fitted with W and c fixed (a
-    ``pm.Data`` model, compiled once and reused), then
+    ``pm.Data`` model, compiled once and reused; every evaluation starts from a fresh fit
+    state: logits, optimiser moments and step count alike), then
     ``log p(x) ~ logsumexp_s [log p(x, z_s) - log q(z_s)] - log S`` with ``S`` draws from q.
     Its expectation is a lower bound on ``log p(x | W, c)`` that tightens as S grows.
     """
@@ -23,22 +24,20 @@ class HeldOutBound:
     def __init__(self, images: np.ndarray, k: int, *, steps: int = 300, draws: int = 100,
                  estimator: str = "disarm", seed: int = 0):
         self.images, self.k, self.steps, self.draws = images, k, steps, draws
-        self.seed = seed
+        self.seed, self.estimator = seed, estimator
         self.logits: np.ndarray | None = None
         pixels = images.shape[1]
         self._model = sigmoid_belief_network(images, k, weights=np.zeros((pixels, k)),
                                              bias=np.zeros(pixels))
-        with self._model:
-            self._fit = pmcgrad.fit(0, estimator=estimator, random_seed=seed,
-                                    progressbar=False)
 
     def __call__(self, weights: np.ndarray, bias: np.ndarray) -> float:
         """Mean held-out log-likelihood bound per image (nats) at ``W = weights, c = bias``."""
         self._model.set_data("W", weights)
         self._model.set_data("c", bias)
-        self._fit.logits.set_value(np.zeros_like(self._fit.logits.get_value()))
-        self._fit.refine(self.steps, progressbar=False)
-        logits = self._fit.logit_values[0].reshape(len(self.images), self.k)
+        # The same model and options: the compiled fitter is reused, the state is new.
+        fit = pmcgrad.fit(self.steps, model=self._model, estimator=self.estimator,
+                          random_seed=self.seed, progressbar=False, convergence=False)
+        logits = fit.logit_values[0].reshape(len(self.images), self.k)
         self.logits = logits  # the fitted q(z | x) logits (n, k), e.g. for reconstructions
         return float(np.mean(importance_sampled_log_likelihood(
             self.images, weights, bias, logits, self.draws, self.seed)))

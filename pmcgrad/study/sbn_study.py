@@ -62,21 +62,22 @@ def train_sbn(k: int, estimator: str, seed: int, settings: SbnSettings
     with sigmoid_belief_network(train, k):
         result = pmcgrad.fit(0, estimator=estimator, samples=settings.samples,
                              random_seed=job_seed_int(seed, "sbn_fit", k, estimator),
-                             progressbar=False)
+                             progressbar=False, convergence=False)
     for lo, hi in itertools.pairwise(bounds):
-        result.refine(int(hi - lo), progressbar=False)
+        result = result.refine(int(hi - lo), progressbar=False)
         seconds = time.perf_counter() - start - heldout_seconds
         loss = np.asarray(result.hist, dtype=float)[lo:hi]
-        variance = np.asarray(result.gradient_variance_starts, dtype=float)[lo:hi]
+        variance = result.state.logit_gradient_variance  # the last window's
         tick = time.perf_counter()
-        bound = heldout(np.asarray(result.mean["W"]), np.asarray(result.mean["c"]))
+        bound = heldout(*_weights(result))
         heldout_seconds += time.perf_counter() - tick
         rows.append({"k": k, "estimator": estimator, "seed": seed, "step": int(hi),
                      "seconds": seconds, "train_elbo": float(np.mean(-loss)) / len(train),
-                     "logit_gradient_variance": float(np.nanmean(variance)),
+                     "logit_gradient_variance": (float(np.nanmean(variance))
+                                                 if variance is not None else np.nan),
                      "heldout_log_likelihood": bound})
     trace = pd.DataFrame(rows, columns=SBN_COLUMNS)
-    weights, bias = np.asarray(result.mean["W"]), np.asarray(result.mean["c"])
+    weights, bias = _weights(result)
     codes = (heldout.logits[:GRID_IMAGES] > 0).astype(float)
     prior = (np.random.default_rng(job_seed(seed, "sbn_samples", k, estimator))
              .random((GRID_IMAGES, k)) < 0.5).astype(float)
@@ -86,6 +87,12 @@ def train_sbn(k: int, estimator: str, seed: int, settings: SbnSettings
         "samples": expit(prior @ weights.T + bias).reshape(-1, 8, 8),
     }
     return trace, trace.iloc[[-1]].reset_index(drop=True), images
+
+
+def _weights(result) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted SBN's weights and biases (their Gaussian means; both are unconstrained)."""
+    means = result.mean_unconstrained
+    return np.asarray(means["W"]), np.asarray(means["c"])
 
 
 def rows_per_job(settings: SbnSettings) -> int:

@@ -177,8 +177,9 @@ class FitResult:
 
     @property
     def gradient_variance(self) -> dict[str, xr.DataArray]:
-        """Spread of each logit's gradient estimate over the last finished window."""
-        variance = self.state.gradient_variance
+        """Spread of each logit's gradient estimate over the last finished window (or the
+        window in progress, before one has finished)."""
+        variance = self.state.logit_gradient_variance
         if variance is None:
             variance = np.full_like(self.logit_values, np.nan)
         return self._labelled(variance[self.best_start], self.structure.bits)

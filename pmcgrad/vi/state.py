@@ -149,6 +149,19 @@ class FitState:
         )
 
     @property
+    def logit_gradient_variance(self) -> np.ndarray | None:
+        """The spread of the logit gradient estimates ``(M, K)`` over the last finished
+        window, or over the window in progress before any has finished (``None`` without
+        logits or steps)."""
+        if self.gradient_variance is not None:
+            return self.gradient_variance
+        window = self.window
+        if window.gradient_sum is None or window.steps < 2:
+            return None
+        mean = window.gradient_sum / window.steps
+        return np.maximum(window.gradient_sum_sq / window.steps - mean**2, 0.0)
+
+    @property
     def answer(self) -> Mapping[str, np.ndarray]:
         """The parameters to report: the last window's average once the fit settles (iterate
         averaging removes the optimiser's own jitter), else the current parameters."""
