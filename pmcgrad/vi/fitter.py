@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,8 +42,11 @@ DEFAULT_LEARNING_RATE = 0.05
 DEFAULT_BETA2 = 0.99
 
 # Fitters kept per model (the least recently used go first): each holds compiled functions.
+# They live in an attribute of the model itself, so they go when the model goes: a fitter
+# refers to its model, and a cache outside the model (even a weak-keyed one) would keep every
+# model, its graphs and their compiled code alive for the whole process.
 _PER_MODEL = 4
-_CACHE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_CACHE_ATTRIBUTE = "_pmcgrad_fitters"
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,7 @@ class Fitter:
         """Run up to ``n`` steps from ``state`` in one compiled call.
 
         Returns the new state and what the block reported. A step whose loss or gradient is
-        not finite is not applied and ends the block early: the new state then holds the last
+        not finite is not applied and ends the block: the new state then holds the last
         finite parameters, and ``BlockResult.finite`` is false.
         """
         self.load(state)
@@ -149,6 +151,14 @@ class Fitter:
                              schedule.logit_scale, schedule.logit_bound,
                              schedule.relative_locations)
         losses, finite = np.asarray(outputs[0]), np.asarray(outputs[1])
+        if not finite.all():
+            # The scan stops at the first bad step where the backend allows (`until`); under
+            # JAX it runs on, so replay the good steps (states replay bit for bit).
+            first_bad = int(np.argmax(~finite))
+            if first_bad + 1 < len(losses) or first_bad == 0:
+                new_state = self.step(state, first_bad)[0] if first_bad else state
+                self.load(new_state)
+                return new_state, BlockResult(losses[: first_bad + 1], False)
         param_sums = dict(zip(self.param_vars, outputs[2 : 2 + len(self.param_vars)],
                               strict=True))
         grad_sum = grad_sq = None
@@ -267,7 +277,10 @@ def get_fitter(model: pm.Model, options: FitOptions, *, optimizer: Callable | No
                on_compile: Callable[[], None] | None = None) -> Fitter:
     """The cached fitter of ``model`` for ``options``, built (and ``on_compile()`` called
     first) when there is none."""
-    per_model = _CACHE.setdefault(model, OrderedDict())
+    per_model = getattr(model, _CACHE_ATTRIBUTE, None)
+    if per_model is None:
+        per_model = OrderedDict()
+        setattr(model, _CACHE_ATTRIBUTE, per_model)
     fitter = per_model.get(options)
     if fitter is not None:
         per_model.move_to_end(options)
@@ -375,12 +388,50 @@ def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None) -> 
 
 
 def _compile_block(state_vars, new_values, params, loss, finite, logit_grad, scalars, mode):
-    """``block(n, learning_rate_scale, cv_weight)``: up to ``n`` steps as one ``scan``.
+    """``block(n, *scalars)``: up to ``n`` steps as one ``scan``.
 
     Outputs: losses ``(n, M)``, finite flags ``(n,)``, each parameter's sum over the steps
     (for window averages), and the logit gradient's sum and sum of squares. The scan stops
-    after the first non-finite step (which was not applied).
+    after the first non-finite step (which was not applied). JAX compiles only scans of a
+    fixed length that run to the end: there the block is a :class:`_FixedLengthBlocks`.
     """
+    if mode == "JAX":
+        return _FixedLengthBlocks({
+            length: _compile_scan(state_vars, new_values, params, loss, finite, logit_grad,
+                                  scalars, mode, length)
+            for length in _FixedLengthBlocks.LENGTHS
+        })
+    return _compile_scan(state_vars, new_values, params, loss, finite, logit_grad, scalars,
+                         mode, None)
+
+
+class _FixedLengthBlocks:
+    """``n`` steps as calls of fixed-length compiled blocks (longest first), their outputs
+    joined: losses and flags concatenated, sums added."""
+
+    LENGTHS = (50, 10, 1)
+
+    def __init__(self, functions: dict):
+        self.functions = functions
+
+    def __call__(self, n, *scalars):
+        pieces, remaining = [], int(n)
+        for length in self.LENGTHS:
+            while remaining >= length:
+                pieces.append(self.functions[length](*scalars))
+                remaining -= length
+                if not np.asarray(pieces[-1][1]).all():
+                    remaining = 0  # the caller replays up to the bad step
+        losses = np.concatenate([np.asarray(p[0]) for p in pieces])
+        finite = np.concatenate([np.asarray(p[1]) for p in pieces])
+        sums = [sum(np.asarray(p[i]) for p in pieces) for i in range(2, len(pieces[0]))]
+        return [losses, finite, *sums]
+
+
+def _compile_scan(state_vars, new_values, params, loss, finite, logit_grad, scalars, mode,
+                  length):
+    """The scan of :func:`_compile_block`: ``length`` steps, or ``n`` (an input) when
+    ``length`` is ``None``."""
     n_state = len(state_vars)
     tracked = [new_values[state_vars.index(p)] for p in params]
     per_step = [loss, pt.as_tensor_variable(finite)]
@@ -397,9 +448,12 @@ def _compile_block(state_vars, new_values, params, loss, finite, logit_grad, sca
         new_sums = [s + p for s, p in zip(sums[: len(params)], new_params, strict=True)]
         if grad:
             new_sums += [sums[-2] + grad[0], sums[-1] + grad[0] ** 2]
-        return [*new_state, *new_sums, step_loss, step_finite], until(~step_finite)
+        outputs = [*new_state, *new_sums, step_loss, step_finite]
+        # JAX cannot compile a scan that stops early: there the block runs on, and
+        # Fitter.step replays up to the first bad step.
+        return outputs if mode == "JAX" else (outputs, until(~step_finite))
 
-    n_steps = pt.scalar("n_steps", dtype="int64")
+    n_steps = pt.scalar("n_steps", dtype="int64") if length is None else length
     sums_init = [pt.zeros_like(p) for p in params]
     if logit_grad is not None:
         sums_init += [pt.zeros_like(params[0]), pt.zeros_like(params[0])]
@@ -410,8 +464,9 @@ def _compile_block(state_vars, new_values, params, loss, finite, logit_grad, sca
     finals = [o[-1] for o in outputs[:n_state]]
     sums = [o[-1] for o in outputs[n_state : len(outputs) - 2]]
     losses, finites = outputs[-2], outputs[-1]
+    inputs = [n_steps, *scalars] if length is None else list(scalars)
     return compile_with_streams(
-        [n_steps, *scalars], [losses, finites, *sums],
+        inputs, [losses, finites, *sums],
         updates=dict(zip(state_vars, finals, strict=True)), mode=mode,
         on_unused_input="ignore",  # a model without bits or reals ignores some schedule inputs
     )

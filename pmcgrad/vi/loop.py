@@ -60,6 +60,7 @@ def run(fitter: Fitter, state: FitState, n: int, *, convergence: Convergence,
     (``"converged"``, ``"n"`` or a callback's ``StopIteration`` message)."""
     target = state.step + n
     best = _best_loss(state)
+    previous_start = None  # the state the previous block started from
     with contextlib.ExitStack() as stack:
         stack.enter_context(_blas_limit(blas_threads))
         guard = stack.enter_context(_InterruptGuard())
@@ -75,22 +76,27 @@ def run(fitter: Fitter, state: FitState, n: int, *, convergence: Convergence,
                        convergence.window - state.window.steps,
                        callback_every - state.step % callback_every)
             new_state, block = fitter.step(state, size)
-            if not block.finite:
-                raise _attach(NonFiniteError(_non_finite_message(new_state, block.losses)),
-                              make_result(new_state, "non-finite"))
-            loss = new_state.history[state.step :].sum(axis=1)
-            if _diverged(loss, best):
-                message = _divergence_message(state, new_state, fitter, best, loss)
+            losses = block.losses.sum(axis=1)
+            good = _good_steps(losses, best)
+            if good < len(losses):
+                # Step `good` saw a bad loss, so the update before it was the bad one: the last
+                # good state is one step earlier. States replay bit for bit, so replay to it.
+                last_good = _replay(fitter, previous_start, state, state.step + good - 1)
+                if not np.isfinite(losses[good]):
+                    raise _attach(NonFiniteError(_non_finite_message(last_good, block.losses)),
+                                  make_result(last_good, "non-finite"))
+                message = _divergence_message(last_good, new_state, fitter, best, losses)
                 if on_divergence == "raise":
-                    raise _attach(DivergenceError(message), make_result(state, "diverged"))
+                    raise _attach(DivergenceError(message), make_result(last_good, "diverged"))
                 logger.warning(message)
-                return state, "diverged"
-            best = min(best, float(np.min(loss)))
+                return last_good, "diverged"
+            best = min(best, float(np.min(losses)))
+            previous_start = state
             state = new_state
             if state.window.steps >= convergence.window:
                 state = close_window(state, convergence, fitter.shift_weight)
             progress.update(task, completed=state.step - (target - n),
-                            loss=f"Average Loss = {np.mean(loss):,.5g} ({state.schedule.phase})")
+                            loss=f"Average Loss = {np.mean(losses):,.5g} ({state.schedule.phase})")
             try:
                 result = make_result(state, "callback") if callbacks else None
                 for callback in callbacks:
@@ -99,6 +105,10 @@ def run(fitter: Fitter, state: FitState, n: int, *, convergence: Convergence,
                 reason = str(stop) or "callback"
                 logger.info("stopped by a callback: %s", reason)
                 break
+            except Exception as error:  # the fit so far is not lost with it
+                error.add_note(f"pmcgrad: a callback raised at step {state.step}; the fit so "
+                               "far is on this exception's .result")
+                raise _attach(error, make_result(state, "callback error")) from None
             if guard.interrupted:
                 raise _attach(FitInterrupted(
                     f"fit interrupted at step {state.step}; the partial fit is on this "
@@ -188,31 +198,45 @@ def _best_loss(state: FitState) -> float:
     return float(np.min(state.history.sum(axis=1)))
 
 
-def _diverged(loss: np.ndarray, best: float) -> bool:
-    """The last tenth of the block (at least one step) lies far above the running best."""
-    if not np.isfinite(best) or loss.size == 0:
-        return False
-    tail = loss[-max(1, loss.size // 10):]
-    return float(np.mean(tail)) - best > DIVERGENCE_FACTOR * max(abs(best), 1.0)
+def _replay(fitter: Fitter, previous: FitState | None, current: FitState, step: int
+            ) -> FitState:
+    """The state at ``step`` (>= the previous block's start), replayed from the nearest
+    earlier state we hold; the oldest one we hold when ``step`` lies before it."""
+    for origin in (current, previous):
+        if origin is not None and origin.step <= step:
+            return fitter.step(origin, step - origin.step)[0] if step > origin.step else origin
+    return previous if previous is not None else current
+
+
+def _good_steps(losses: np.ndarray, best: float) -> int:
+    """How many leading steps of a block are good: finite, and not far above the running best
+    (a loss more than :data:`DIVERGENCE_FACTOR` times its scale above it has diverged)."""
+    running = np.minimum.accumulate(np.concatenate([[best], losses[:-1]]))
+    running = np.where(np.isfinite(running), running, np.inf)
+    scale = np.maximum(np.abs(running), 1.0)
+    bad = ~np.isfinite(losses) | (losses - running > DIVERGENCE_FACTOR * scale)
+    return int(np.argmax(bad)) if bad.any() else len(losses)
 
 
 def _divergence_message(before: FitState, after: FitState, fitter: Fitter, best: float,
-                        loss: np.ndarray) -> str:
+                        losses: np.ndarray) -> str:
     """Name the parameter block that moved most, so the user knows what ran away."""
     worst, worst_change = None, 0.0
     for name, value in after.params.items():
         change = np.abs(np.asarray(value) - np.asarray(before.params[name]))
-        if change.size and np.nanmax(change) > worst_change:
-            worst_change = float(np.nanmax(change))
-            index = np.unravel_index(int(np.nanargmax(change)), change.shape)
-            worst = (name, index)
+        change = np.where(np.isfinite(change), change, np.inf)
+        if change.size and np.max(change) > worst_change:
+            worst_change = float(np.max(change))
+            worst = (name, np.unravel_index(int(np.argmax(change)), change.shape))
     named = _describe(fitter, *worst) if worst else "the parameters"
+    bad = losses[min(len(losses) - 1, after.step - before.step)] if len(losses) else np.nan
+    reference = min(best, float(np.min(losses[: max(1, after.step - before.step)])))
     return (
-        f"the loss diverged between steps {before.step} and {after.step}: it rose to "
-        f"{np.mean(loss[-max(1, loss.size // 10):]):.4g} from a best of {best:.4g}. The "
-        f"parameter that moved most was {named} (by {worst_change:.3g}). The fit keeps its "
-        "state from before the divergence (error.result). Lower the learning rate "
-        "(optimizer=pm.adam(learning_rate=...)), or check the model's scales and priors"
+        f"the loss diverged after step {before.step}: it rose to {bad:.4g} (or a non-finite "
+        f"value) from a best of {reference:.4g}. The parameter that moved most was {named} "
+        f"(by {worst_change:.3g}). The fit keeps its last good state, at step {before.step} "
+        "(error.result). Lower the learning rate (optimizer=pm.adam(learning_rate=...)), or "
+        "check the model's scales and priors"
     )
 
 
