@@ -40,14 +40,14 @@ def _exact_gradient(logits, noise_tensors, fvals):
     """
     weights = pt.exp(_bernoulli_log_weights(logits))  # [2^k, 1, ...]
     bits = _exact_bits(logits, ())
-    return (weights[..., None] * fvals[..., None] * bernoulli_score(bits, logits)).sum(axis=0)
+    return (_weighted(weights, fvals)[..., None] * bernoulli_score(bits, logits)).sum(axis=0)
 
 
 def _exact_value(logits, fvals):
     # Weights treated as constants: only the pathwise part flows through here. (The op's
     # pullback supplies the logit gradient separately.)
     weights = pt.exp(_bernoulli_log_weights(logits))
-    return (weights * fvals).sum(axis=(0, 1))
+    return _weighted(weights, fvals).sum(axis=(0, 1))
 
 
 def _categorical_exact_bits(logits, noise_tensors):
@@ -65,13 +65,20 @@ def _categorical_exact_gradient(logits, noise_tensors, fvals):
     codes = _categorical_exact_bits(logits, ())  # [K^k, 1, ..., k]
     weights = pt.exp(_categorical_log_weights(logits, codes))  # [K^k, 1, ...]
     score = categorical_score(codes, logits)  # [K^k, 1, ..., k, K]
-    return ((weights * fvals)[..., None, None] * score).sum(axis=0)
+    return (_weighted(weights, fvals)[..., None, None] * score).sum(axis=0)
 
 
 def _categorical_exact_value(logits, fvals):
     codes = _categorical_exact_bits(logits, ())
     weights = pt.exp(_categorical_log_weights(logits, codes))
-    return (weights * fvals).sum(axis=(0, 1))
+    return _weighted(weights, fvals).sum(axis=(0, 1))
+
+
+def _weighted(weights, fvals):
+    """``q(z) f(z)``, 0 where ``q(z) = 0``: a configuration that cannot occur (a padded
+    category, a logit at +-inf) contributes nothing, even where f is not finite there (a
+    model's log density at an impossible value is -inf, and 0 * -inf would be NaN)."""
+    return pt.switch(weights > 0, weights * fvals, 0.0)
 
 
 def _bernoulli_log_weights(logits):

@@ -14,7 +14,8 @@ import pymc as pm
 from pymc.model import modelcontext
 
 from pmcgrad import streams
-from pmcgrad.estimators import Estimator, get_estimator, get_noise
+from pmcgrad.estimators import Estimator, estimator_names, get_estimator, get_noise
+from pmcgrad.estimators.support import BERNOULLI, CATEGORICAL
 from pmcgrad.ops import DEFAULT_EXACT_LIMIT
 from pmcgrad.vi.convergence import Convergence, initial_schedule
 from pmcgrad.vi.family import FAMILIES
@@ -33,7 +34,7 @@ def fit(
     n: int = 10_000,
     *,
     model: pm.Model | None = None,
-    estimator: str | Estimator = "disarm",
+    estimator: str | Estimator | None = None,
     samples: int = 8,
     family: str = "meanfield",
     n_starts: int = 1,
@@ -61,8 +62,12 @@ def fit(
         The most optimisation steps; the fit stops earlier once it has converged
         (``convergence``).
     estimator
-        Gradient estimator for the Bernoulli logits: any registered name
-        (``pmcgrad.estimator_names()``).
+        Gradient estimator for the discrete latents: a registered name
+        (``pmcgrad.estimator_names(support=None)``). By default ``"disarm"`` for a model with
+        Bernoulli latents alone, and ``"arsm"`` (ARM at K = 2) for a model with categorical
+        latents, where every latent is fitted as a categorical. A Bernoulli estimator with a
+        categorical counterpart (``reinforce_loo`` -> ``categorical_reinforce_loo``, ...) is
+        replaced by it there; one without (``disarm``) is refused with the alternatives.
     samples
         Draws per step; a 2-evaluation estimator evaluates the model ``2 * samples`` times.
     family
@@ -129,7 +134,8 @@ def fit(
     """
     model = _check_model(model)
     n = _check_int(n, "n", minimum=0)
-    est = get_estimator(estimator)
+    structure = analyse_model(model, local_dim)
+    est = _resolve_estimator(estimator, structure)
     samples = _check_int(samples, "samples", minimum=1)
     if samples < est.min_samples:
         raise ValueError(f"estimator {est.name!r} needs samples >= {est.min_samples}, got "
@@ -155,7 +161,6 @@ def fit(
         )
     mode = _check_compile_kwargs(compile_kwargs)
     (seed,) = streams.spawn_seeds(random_seed, 1)  # checks it; draws once from a Generator
-    structure = analyse_model(model, local_dim)
     _check_start(start, model)
     model.check_start_vals(model.initial_point())
     if minibatch_size is not None:
@@ -177,7 +182,7 @@ def fit(
         fitter = get_fitter(model, options, optimizer=optimizer,
                             on_compile=lambda: progress.update(compiling, visible=True))
         progress.remove_task(compiling)
-        schedule = initial_schedule(convergence, has_bits=fitter.logits is not None,
+        schedule = initial_schedule(convergence, has_bits=fitter.latents is not None,
                                     has_reals=fitter.family is not None)
         state = fitter.init(seed, start, schedule)
         return _run(fitter, state, n, run_options, progress)
@@ -220,6 +225,34 @@ def _run(fitter, state, n, run_options, progress) -> FitResult:
 
 
 # --- argument checks
+def _resolve_estimator(estimator, structure) -> Estimator:
+    """The estimator for the model's latents: a Bernoulli one when it has bits alone, a
+    categorical one when it has categorical latents (see ``fit``'s ``estimator``)."""
+    categorical = bool(structure.codes)
+    if estimator is None:
+        return get_estimator("arsm" if categorical else "disarm")
+    est = get_estimator(estimator)
+    wanted = CATEGORICAL if categorical else BERNOULLI
+    if est.support == wanted:
+        return est
+    if not categorical:  # a categorical estimator on bits alone: its K = 2 reduction
+        if est.reduces_to:
+            return get_estimator(est.reduces_to)
+        raise ValueError(f"estimator {est.name!r} is categorical and has no Bernoulli "
+                         "counterpart; use a Bernoulli estimator such as 'disarm'")
+    counterparts = [name for name in estimator_names(support=CATEGORICAL)
+                    if get_estimator(name).reduces_to == est.name]
+    if counterparts:
+        return get_estimator(counterparts[0])
+    names = [block.rv_name for block in structure.codes]
+    raise ValueError(
+        f"estimator {est.name!r} handles Bernoulli latents only, and this model has "
+        f"categorical latents {names}, so every latent is fitted as a categorical: use a "
+        f"categorical estimator, one of {estimator_names(support=CATEGORICAL)} ('arsm' is "
+        "ARM at K = 2, the default)"
+    )
+
+
 def _check_model(model) -> pm.Model:
     if model is not None and not isinstance(model, pm.Model):
         raise TypeError(f"model must be a pymc.Model, got {type(model).__name__}: {model!r}")

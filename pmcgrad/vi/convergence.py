@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 _BATCHES = 10  # batch means per window for the standard error
+_RELATIVE_FLOOR = 1e-9  # improvements below this share of the loss count as none
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,9 @@ def next_schedule(schedule: Schedule, previous: WindowSummary | None,
         return schedule, ""
     improvement = previous.mean_loss - current.mean_loss
     noise = np.hypot(previous.standard_error, current.standard_error)
-    stationary = improvement < settings.z * noise
+    # With exact gradients the noise is nil: an improvement below float precision is none.
+    floor = _RELATIVE_FLOOR * max(1.0, abs(current.mean_loss))
+    stationary = improvement < settings.z * noise + floor
     schedule = dataclasses.replace(schedule, windows_at_rate=schedule.windows_at_rate + 1)
     if not stationary:
         return schedule, ""
@@ -146,6 +149,8 @@ def answer_change(previous: dict[str, np.ndarray] | None, current: dict[str, np.
         before = previous[name]
         if name == "logits":
             diff = np.abs(_sigmoid(value) - _sigmoid(before))
+        elif name == "category_logits":
+            diff = np.abs(_softmax_pinned(value) - _softmax_pinned(before))
         elif name in ("mean", "mean_shift"):
             diff = np.abs(value - before) / _scale_of(current, value.shape)
         else:  # rho, scale_shift, scale_tril_raw: softplus arguments, about log-scales
@@ -166,6 +171,14 @@ def _scale_of(params: dict[str, np.ndarray], shape) -> np.ndarray:
         scale = np.sqrt((np.tril(raw, -1) ** 2).sum(-1) + diagonal**2)
     scale = scale.reshape(scale.shape + (1,) * (len(shape) - scale.ndim))
     return np.broadcast_to(scale, shape)
+
+
+def _softmax_pinned(free: np.ndarray) -> np.ndarray:
+    """Category probabilities from free logits ``(..., C - 1)`` with the first pinned at 0."""
+    logits = np.concatenate([np.zeros((*free.shape[:-1], 1)), free], axis=-1)
+    logits -= logits.max(axis=-1, keepdims=True)
+    weights = np.exp(logits)
+    return weights / weights.sum(axis=-1, keepdims=True)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -29,6 +29,7 @@ from pmcgrad import streams
 from pmcgrad.estimators import Estimator, get_estimator
 from pmcgrad.ops import function as compile_with_streams
 from pmcgrad.vi.family import GaussianFamily, make_family, pairing
+from pmcgrad.vi.latents import LatentFactors, make_latent_factors
 from pmcgrad.vi.model import ModelStructure, analyse_model
 from pmcgrad.vi.objective import build_elbo
 from pmcgrad.vi.state import FitState, Schedule, WindowSums
@@ -84,7 +85,7 @@ class Fitter:
     structure: ModelStructure
     estimator: Estimator
     family: GaussianFamily | None
-    logits: pytensor.compile.SharedVariable | None
+    latents: LatentFactors | None
     param_vars: dict[str, pytensor.compile.SharedVariable]
     optimizer_vars: dict[str, pytensor.compile.SharedVariable]
     stream_vars: dict[str, pytensor.compile.SharedVariable]
@@ -99,6 +100,11 @@ class Fitter:
     _loaded: FitState | None = None
     _helpers: dict = field(default_factory=dict)
 
+    @property
+    def tracks_logit_gradient(self) -> bool:
+        """Whether the block reports the bits' logit gradients (models with Bernoulli bits)."""
+        return self.logit_gradient_graph is not None
+
     # --- states
     def init(self, random_seed=None, start: Mapping | None = None,
              schedule: Schedule | None = None) -> FitState:
@@ -109,11 +115,8 @@ class Fitter:
         jitter = np.random.default_rng(seeds[0])
         starts, structure = self.options.n_starts, self.structure
         params: dict[str, np.ndarray] = {}
-        if self.logits is not None:
-            logits = np.zeros((starts, structure.n_bits))
-            logits[0] = self._start_logits(start)
-            logits[1:] = jitter.uniform(-3, 3, size=(starts - 1, structure.n_bits))
-            params["logits"] = logits
+        if self.latents is not None:
+            params |= self.latents.initial_values(starts, jitter, self._start_logits(start))
         if self.family is not None:
             mean = np.tile(self._start_reals(start), (starts, 1))
             mean[1:] += jitter.normal(size=(starts - 1, structure.n_reals))
@@ -162,7 +165,7 @@ class Fitter:
         param_sums = dict(zip(self.param_vars, outputs[2 : 2 + len(self.param_vars)],
                               strict=True))
         grad_sum = grad_sq = None
-        if self.logits is not None:
+        if self.tracks_logit_gradient:
             grad_sum, grad_sq = (np.asarray(o) for o in outputs[-2:])
         all_finite = bool(finite.all())
         applied = losses if all_finite else losses[:-1]  # the last step was not applied
@@ -320,12 +323,10 @@ def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None) -> 
     stream_vars = {name: streams.shared_stream(0, name=f"pmcgrad_{name}_stream")
                    for name in ("bits", "gauss", "rows")}
     family = make_family(options.family, structure, starts) if structure.n_reals else None
-    logits = None
+    latents = make_latent_factors(structure, starts)
     param_vars: dict[str, pytensor.compile.SharedVariable] = {}
-    if structure.n_bits:
-        logits = pytensor.shared(np.zeros((starts, structure.n_bits)), name="logits",
-                                 shape=(starts, structure.n_bits))
-        param_vars["logits"] = logits
+    if latents is not None:
+        param_vars |= latents.params
     if family is not None:
         param_vars |= family.params
 
@@ -334,7 +335,7 @@ def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None) -> 
     logit_scale = pt.scalar("logit_scale", dtype="float64")
     logit_bound = pt.scalar("logit_bound", dtype="float64")
     relative_locations = pt.scalar("relative_locations", dtype="float64")
-    graph = build_elbo(structure, family, logits, estimator, options.samples,
+    graph = build_elbo(structure, family, latents, estimator, options.samples,
                        tuple(stream_vars.values()), options.noise, options.exact_limit,
                        starts, cv_weight, minibatch=options.minibatch_size)
     params = list(param_vars.values())
@@ -351,10 +352,10 @@ def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None) -> 
             var = family.params[name]
             factor = 1 + relative_locations * (pt.minimum(scale, 1.0) - 1)
             updates[var] = var + factor * (updates[var] - var)
-    if logits is not None:
+    for var in (latents.params.values() if latents is not None else ()):
         # The schedule can hold the logits still (while the Gaussians learn) or within bounds.
-        stepped = logits + logit_scale * (updates[logits] - logits)
-        updates[logits] = pt.clip(stepped, -logit_bound, logit_bound)
+        stepped = var + logit_scale * (updates[var] - var)
+        updates[var] = pt.clip(stepped, -logit_bound, logit_bound)
     optimizer_vars = {f"optimizer_{i}": var for i, var in
                       enumerate(v for v in updates if v not in param_vars.values())}
     # A step whose loss or gradient is not finite changes nothing but the random streams.
@@ -367,7 +368,8 @@ def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None) -> 
     streams_used = [var for var in stream_vars.values() if var in stream_new]
     state_vars += streams_used
     new_values += [stream_new[var] for var in streams_used]
-    logit_grad = grads[0] if logits is not None else None
+    # The bits' logit gradients feed the diagnostics (gradient variance per bit).
+    logit_grad = grads[params.index(param_vars["logits"])] if "logits" in param_vars else None
 
     block = _compile_block(state_vars, new_values, params, -graph.elbo, finite, logit_grad,
                            [learning_rate_scale, cv_weight, logit_scale, logit_bound,
@@ -378,7 +380,7 @@ def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None) -> 
         _partners=None if partners is None else np.maximum(partners, 0),
         _partners_paired=None if partners is None else partners >= 0,
         model=model, options=options, structure=structure, estimator=estimator,
-        family=family, logits=logits, param_vars=param_vars, optimizer_vars=optimizer_vars,
+        family=family, latents=latents, param_vars=param_vars, optimizer_vars=optimizer_vars,
         stream_vars=stream_vars, block=block,
         compile_seconds=time.perf_counter() - started,
         logit_gradient_graph=logit_grad, cv_weight=cv_weight,
@@ -456,7 +458,7 @@ def _compile_scan(state_vars, new_values, params, loss, finite, logit_grad, scal
     n_steps = pt.scalar("n_steps", dtype="int64") if length is None else length
     sums_init = [pt.zeros_like(p) for p in params]
     if logit_grad is not None:
-        sums_init += [pt.zeros_like(params[0]), pt.zeros_like(params[0])]
+        sums_init += [pt.zeros_like(logit_grad), pt.zeros_like(logit_grad)]
     outputs = pytensor.scan(
         inner, outputs_info=[*state_vars, *sums_init, None, None], n_steps=n_steps,
         return_updates=False,

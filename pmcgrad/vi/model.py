@@ -1,5 +1,6 @@
-"""What the fitter needs to know about a PyMC model: its Bernoulli latents and its continuous
-value variables, flattened into one bit vector and one real vector.
+"""What the fitter needs to know about a PyMC model: its discrete latents (Bernoulli and
+categorical) and its continuous value variables, flattened into one latent vector and one real
+vector.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import pytensor.tensor as pt
 from pymc.backends.arviz import coords_and_dims_for_inferencedata
 from pymc.vartypes import discrete_types
 from pytensor.graph.replace import vectorize_graph
-from pytensor.tensor.random.basic import BernoulliRV
+from pytensor.tensor.random.basic import BernoulliRV, CategoricalRV
 from pytensor.tensor.variable import TensorVariable
 
 __all__ = [
@@ -38,6 +39,7 @@ class Block:
     shape: tuple[int, ...]
     start: int
     stop: int
+    categories: int = 2  # a categorical latent's K (2 for a Bernoulli bit)
 
     @property
     def size(self) -> int:
@@ -46,7 +48,7 @@ class Block:
 
 @dataclass(frozen=True)
 class LocalLayout:
-    """Per-observation ("local") Bernoulli latents: every bit belongs to one row of ``dim``.
+    """Per-observation ("local") discrete latents: every latent belongs to one row of ``dim``.
 
     ``row_index (R, K_row)`` holds the flat index of each row's bits; ``local_terms`` the
     positions, in ``model.logp(sum=False)``, of the log-density terms that are per row.
@@ -69,17 +71,43 @@ class LocalLayout:
 
 @dataclass(frozen=True)
 class ModelStructure:
-    """A model's free variables split into Bernoulli bits and continuous unconstrained reals."""
+    """A model's free variables: discrete latents (Bernoulli bits, then categorical codes) and
+    continuous unconstrained reals, each kind flattened into one vector.
+
+    The discrete latents share one flat index: the bits take ``0 .. n_bits - 1``, the codes
+    ``n_bits .. n_latents - 1`` (a code block's ``start`` and ``stop`` count from 0 over all
+    discrete latents).
+    """
 
     model: pm.Model
     bits: tuple[Block, ...]  # Bernoulli free RVs, flattened in model order
     reals: tuple[Block, ...]  # continuous value variables (unconstrained space)
     initial_reals: np.ndarray  # (D,) the model's initial point, unconstrained
-    local: LocalLayout | None = None  # set when the bits are per-observation
+    local: LocalLayout | None = None  # set when the latents are per-observation
+    codes: tuple[Block, ...] = ()  # categorical free RVs, after the bits
 
     @property
     def n_bits(self) -> int:
         return self.bits[-1].stop if self.bits else 0
+
+    @property
+    def n_codes(self) -> int:
+        return sum(block.size for block in self.codes)
+
+    @property
+    def n_latents(self) -> int:
+        """Bits and codes together."""
+        return self.n_bits + self.n_codes
+
+    @property
+    def latents(self) -> tuple[Block, ...]:
+        """Every discrete block, bits first."""
+        return (*self.bits, *self.codes)
+
+    @property
+    def max_categories(self) -> int:
+        """The most categories of any discrete latent (2 with bits alone)."""
+        return max((block.categories for block in self.codes), default=2)
 
     @property
     def n_reals(self) -> int:
@@ -120,7 +148,7 @@ class ModelStructure:
         :meth:`log_density_rows`.
         """
         replace, column = self._replace(None, reals), 0
-        for block in self.bits:
+        for block in self.latents:
             width = block.size // self.local.rows
             value = bits_rows[:, :, column : column + width]
             value = value.reshape((bits_rows.shape[0], rows.shape[0], *block.shape[1:]))
@@ -147,8 +175,10 @@ class ModelStructure:
         return local_sum + pt.as_tensor_variable(global_sum)[..., None] / self.local.rows
 
     def _replace(self, bits, reals) -> dict:
+        """``bits (B, L)``: the discrete latents (bits and codes, in the flat order); ``reals
+        (B, D)``."""
         replace = {}
-        for block in self.bits if bits is not None else ():
+        for block in self.latents if bits is not None else ():
             value = bits[:, block.start : block.stop].reshape((-1, *block.shape))
             replace[self.value_var(block)] = pt.cast(value, self.value_var(block).dtype)
         for block in self.reals:
@@ -169,44 +199,49 @@ def analyse_model(model: pm.Model, local_dim: str | bool | None = None) -> Model
     a dim name requires them on that dim, ``False`` keeps every bit global.
     """
     initial_point = model.initial_point()
-    bits, reals = [], []
+    bits, codes, reals = [], [], []
     for rv in model.free_RVs:
         value = model.rvs_to_values[rv]
+        shape = initial_point[value.name].shape
         if isinstance(rv.owner.op, BernoulliRV):
-            bits.append((value.name, rv.name, initial_point[value.name].shape))
+            bits.append((value.name, rv.name, shape, 2))
+        elif isinstance(rv.owner.op, CategoricalRV):
+            codes.append((value.name, rv.name, shape, _categories(rv)))
         elif rv.type.dtype in discrete_types:
             raise UnsupportedLatentError(
                 f"free variable {rv.name!r} is discrete with distribution "
                 f"{_distribution_name(rv)}; pmcgrad.fit supports discrete latents only when they "
-                "are Bernoulli (p= or logit_p=), plus continuous free variables. Marginalise it "
-                "out, observe it, or recode it as Bernoulli bits"
+                "are Bernoulli (p= or logit_p=) or Categorical (p= or logit_p=), plus continuous "
+                "free variables. Marginalise it out, observe it, or recode it"
             )
         else:
-            reals.append((value.name, rv.name, initial_point[value.name].shape))
+            reals.append((value.name, rv.name, shape, 2))
     real_blocks = _layout(reals)
     initial = np.concatenate(
         [np.ravel(initial_point[b.name]) for b in real_blocks] or [np.zeros(0)]
     ).astype("float64")
-    structure = ModelStructure(model, _layout(bits), real_blocks, initial)
+    bit_blocks = _layout(bits)
+    code_blocks = _layout(codes, offset=bit_blocks[-1].stop if bit_blocks else 0)
+    structure = ModelStructure(model, bit_blocks, real_blocks, initial, codes=code_blocks)
     return dataclasses.replace(structure, local=find_local_layout(structure, local_dim))
 
 
 def find_local_layout(structure: ModelStructure, local_dim: str | bool | None
                       ) -> LocalLayout | None:
-    """The plate rule: bits are local to dim D when every Bernoulli latent and at least one
+    """The plate rule: latents are local to dim D when every discrete latent and at least one
     observed variable have D as their first named dim (``dims=("obs", ...)``).
 
     Then each row's bits are scored against that row's log-density terms only. Per-predictor
-    latents, or Bernoulli latents without such a dim, stay global. Naming ``local_dim`` makes
+    latents, or discrete latents without such a dim, stay global. Naming ``local_dim`` makes
     the rule strict: a latent or shape that does not fit raises ``ValueError``.
     """
-    if local_dim is False or not structure.bits:
+    if local_dim is False or not structure.latents:
         return None
     model = structure.model
     dims = coords_and_dims_for_inferencedata(model)[1]
     first_dim = {name: (dims.get(name) or [None])[0] for name in model.named_vars}
     observed_dims = {first_dim[rv.name] for rv in model.observed_RVs} - {None}
-    bit_dims = {first_dim[block.rv_name] for block in structure.bits}
+    bit_dims = {first_dim[block.rv_name] for block in structure.latents}
     if local_dim is None:
         if len(bit_dims) != 1 or not bit_dims <= observed_dims:
             return None
@@ -215,10 +250,10 @@ def find_local_layout(structure: ModelStructure, local_dim: str | bool | None
         _check_named_local_dim(structure, local_dim, first_dim, observed_dims)
 
     rows = len(model.coords[local_dim]) if local_dim in model.coords else None
-    for block in structure.bits:
+    for block in structure.latents:
         if not block.shape or block.shape[0] != rows:
             raise ValueError(
-                f"Bernoulli latent {block.rv_name!r} has shape {block.shape}, but its first dim "
+                f"discrete latent {block.rv_name!r} has shape {block.shape}, but its first dim "
                 f"{local_dim!r} has length {rows}: a local latent needs one row per observation"
             )
     free_and_observed = list(model.free_RVs) + list(model.observed_RVs)
@@ -227,7 +262,7 @@ def find_local_layout(structure: ModelStructure, local_dim: str | bool | None
                    if first_dim.get(rv.name) == local_dim]
     # Row r's bits: row r of every local block, concatenated.
     row_index = np.concatenate(
-        [np.arange(b.start, b.stop).reshape(rows, -1) for b in structure.bits], axis=1
+        [np.arange(b.start, b.stop).reshape(rows, -1) for b in structure.latents], axis=1
     )
     return LocalLayout(local_dim, row_index, tuple(local_terms))
 
@@ -243,22 +278,37 @@ def _check_named_local_dim(structure, local_dim, first_dim, observed_dims) -> No
             f"local_dim={local_dim!r}: no observed variable has it as its first dim, so there "
             "are no per-row log-density terms to score each row's bits against"
         )
-    for block in structure.bits:
+    for block in structure.latents:
         if first_dim[block.rv_name] != local_dim:
             raise ValueError(
-                f"local_dim={local_dim!r}: Bernoulli latent {block.rv_name!r} has dims "
-                f"{first_dim[block.rv_name]!r} first; every Bernoulli latent must have "
+                f"local_dim={local_dim!r}: latent {block.rv_name!r} has dims "
+                f"{first_dim[block.rv_name]!r} first; every discrete latent must have "
                 f"{local_dim!r} as its first dim to be treated locally (or pass local_dim=None)"
             )
 
 
-def _layout(entries) -> tuple[Block, ...]:
-    blocks, start = [], 0
-    for name, rv_name, shape in entries:
+def _layout(entries, offset: int = 0) -> tuple[Block, ...]:
+    blocks, start = [], offset
+    for name, rv_name, shape, categories in entries:
         size = int(np.prod(shape, dtype=int))
-        blocks.append(Block(name, rv_name, tuple(int(s) for s in shape), start, start + size))
+        blocks.append(Block(name, rv_name, tuple(int(s) for s in shape), start, start + size,
+                            categories))
         start += size
     return tuple(blocks)
+
+
+def _categories(rv) -> int:
+    """K of a categorical variable: the last dimension of its probabilities."""
+    p = rv.owner.inputs[-1]
+    categories = p.type.shape[-1]
+    if categories is None:
+        categories = int(p.shape[-1].eval())
+    if categories < 2:
+        raise UnsupportedLatentError(
+            f"categorical variable {rv.name!r} has {categories} category: a variable with one "
+            "category is a constant; remove it from the model or give it K >= 2 categories"
+        )
+    return int(categories)
 
 
 def _distribution_name(rv) -> str:

@@ -25,13 +25,13 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import pytensor.tensor as pt
-from pytensor.gradient import disconnected_grad
 from pytensor.tensor.variable import TensorVariable
 
 from pmcgrad import streams
 from pmcgrad.estimators import Estimator
 from pmcgrad.ops import expectation
-from pmcgrad.vi.family import GaussianFamily, bernoulli_entropy, bernoulli_log_density
+from pmcgrad.vi.family import GaussianFamily
+from pmcgrad.vi.latents import LatentFactors
 from pmcgrad.vi.model import ModelStructure
 
 __all__ = ["ElboGraph", "build_elbo"]
@@ -47,7 +47,7 @@ class ElboGraph(NamedTuple):
 def build_elbo(
     structure: ModelStructure,
     family: GaussianFamily | None,
-    logits: TensorVariable | None,
+    latents: LatentFactors | None,
     estimator: Estimator,
     samples: int,
     rngs: tuple,
@@ -57,15 +57,15 @@ def build_elbo(
     cv_weight: TensorVariable,
     minibatch: int | None = None,
 ) -> ElboGraph:
-    """The ELBO per start, with the named estimator on the expectation over the bits.
+    """The ELBO per start, with the named estimator on the expectation over the latents.
 
-    ``logits (M, K)`` or ``None`` without Bernoulli latents; ``family`` ``None`` without
-    continuous latents. ``rngs`` are three random streams: the bits', the Gaussian noise's and
-    the minibatch rows'. ``cv_weight`` is the scalar ``c`` above. ``minibatch``: rows of the
-    local dim per step (local latents only).
+    ``latents`` is ``q(z)`` (``None`` without discrete latents; the estimator must handle its
+    mode's support); ``family`` ``None`` without continuous latents. ``rngs`` are three random
+    streams: the latents', the Gaussian noise's and the minibatch rows'. ``cv_weight`` is the
+    scalar ``c`` above. ``minibatch``: rows of the local dim per step (local latents only).
     """
     bits_rng, gauss_rng, rows_rng = rngs
-    n_reals, n_bits = structure.n_reals, structure.n_bits
+    n_reals = structure.n_reals
     c = pt.as_tensor_variable(cv_weight).astype("float64")
     eps = None
     if n_reals:
@@ -75,7 +75,7 @@ def build_elbo(
     if family is not None and not family.conditional:
         unconditional_entropy = (1 - c) * family.entropy(None)  # (M,)
 
-    if logits is None:
+    if latents is None:
         theta = family.draw(eps, None)  # [S, M, D]
         log_joint = structure.log_density(None, theta.reshape((-1, n_reals)))
         integrand = log_joint.reshape((samples, starts)) - c * family.log_density(theta, None)
@@ -90,22 +90,26 @@ def build_elbo(
         _, u = streams.uniform(rows_rng, (local.rows,), "float64")
         rows = pt.argsort(u)[:minibatch]
         k_row = local.row_index.shape[1]
-    bit_shape = (n_bits,) if rows is None else (minibatch, k_row)
+    n_latents = structure.n_latents
+    bit_shape = (n_latents,) if rows is None else (minibatch, k_row)
 
-    # A static shape lets `exact` enumerate and lets f's output shape be checked at build.
-    logits = pt.specify_shape(logits, (starts, n_bits))
-    # Local latents: one batch row per observation, so each row's bits are scored against
-    # that row's f only (the batched expectation API).
-    if local is None:
-        estimate_logits = logits  # [M, K]
-    elif rows is None:
-        estimate_logits = logits[:, local.row_index]  # [M, R, K_row]
-    else:
-        chosen = pt.constant(local.row_index)[rows]  # [B, K_row] flat indices
-        estimate_logits = pt.specify_shape(logits[:, chosen], (starts, minibatch, k_row))
+    def for_estimator(logits):
+        """Logits ``(M, L[, C])`` -> what the estimator sees: local latents get one batch
+        row per observation, so each row's latents are scored against that row's f only."""
+        # A static shape lets `exact` enumerate and lets f's output shape be checked at build.
+        logits = pt.specify_shape(logits, (starts, n_latents, *logits.type.shape[2:]))
+        if local is None:
+            return logits  # [M, L(, C)]
+        if rows is None:
+            return logits[:, local.row_index]  # [M, R, L_row(, C)]
+        chosen = pt.constant(local.row_index)[rows]  # [B, L_row] flat indices
+        return pt.specify_shape(logits[:, chosen], (starts, minibatch, k_row,
+                                                    *logits.type.shape[2:]))
+
+    estimate_logits = for_estimator(latents.estimate_logits())
     # log q~(z): the logits enter f as constants (the estimator, not autodiff, differentiates
-    # the distribution of the bits).
-    fixed_logits = disconnected_grad(estimate_logits)
+    # the distribution of the latents).
+    fixed_logits = for_estimator(latents.estimate_logits(fixed=True))
 
     def f(bits):  # global [N, M, K] -> [N, M]; local [N, M, R|B, K_row] -> [N, M, R|B]
         n_eval = bits.shape[0]
@@ -124,7 +128,7 @@ def build_elbo(
                 # antithetic pair share their Gaussian noise (common random numbers).
                 eps_n = pt.tile(eps, (n_eval // samples, 1, 1))  # [N, M, D]
                 lead = (n_eval, starts)
-            given = flat if family.conditional else None
+            given = latents.bits(flat) if family.conditional else None
             theta = pt.broadcast_to(family.draw(eps_n, given), (*lead, n_reals))
             theta_terms = -c * family.log_density(theta, given)  # lead
             if family.conditional:
@@ -143,7 +147,7 @@ def build_elbo(
             values = per_row + pt.as_tensor_variable(theta_terms)[..., None] / local.rows
         if exact and eps is not None:
             values = values.mean(1)
-        return values - c * bernoulli_log_density(bits, fixed_logits).sum(-1)
+        return values - c * latents.log_density(bits, fixed_logits).sum(-1)
 
     expected = expectation(
         f, estimate_logits, estimator, samples=samples, rng=bits_rng, noise=noise,
@@ -153,5 +157,5 @@ def build_elbo(
         # A minibatch of B rows stands for all R: scale its sum by R / B (unbiased).
         scale = 1.0 if rows is None else local.rows / minibatch
         expected = expected.sum(-1) * scale
-    elbo = expected + (1 - c) * bernoulli_entropy(logits).sum(-1) + unconditional_entropy
+    elbo = expected + (1 - c) * latents.entropy().sum(-1) + unconditional_entropy
     return ElboGraph(elbo, -elbo.sum())

@@ -143,6 +143,12 @@ class FitResult:
         return _sigmoid(self.logit_values)
 
     @property
+    def category_probabilities(self) -> dict[str, xr.DataArray]:
+        """``q(c = j)`` of every categorical latent, best start, by variable name, with the
+        model's dims and a last dim ``<name>_category``."""
+        return self._category_probabilities(self.best_start)
+
+    @property
     def mean_unconstrained(self) -> dict[str, xr.DataArray]:
         """The Gaussian's means on PyMC's unconstrained space, by value variable name
         (``sigma_log__``), best start; ``bit_conditioned``: the mean at ``z = 0``."""
@@ -246,6 +252,12 @@ class FitResult:
             probs = self.inclusion_probabilities_starts[start]
             bits = (rng.random((draws, probs.size)) < probs).astype("int64")
             values |= structure.split(bits, structure.bits)
+        for block in structure.codes:
+            probs = self._category_table(start, block)  # (size, K)
+            cumulative = probs.cumsum(-1)
+            u = rng.random((draws, block.size, 1))
+            codes = np.minimum((u > cumulative).sum(-1), block.categories - 1)
+            values[block.name] = codes.reshape(draws, *block.shape).astype("int64")
         if self.fitter.family is not None:
             eps = rng.normal(size=(draws, structure.n_reals))
             reals = self.fitter.draw_reals(self.state.answer, eps, start, bits)
@@ -258,13 +270,35 @@ class FitResult:
         probs = self.inclusion_probabilities
         for name, p in probs.items():
             means[name], stds[name] = p, np.sqrt(p * (1 - p))
-        if self.fitter.family is not None:
+        if self.fitter.family is not None or self.structure.codes:
             draws = self.sample(_SUMMARY_DRAWS, _SUMMARY_SEED)["posterior"]
             for rv in self.model.free_RVs:
                 if rv.name not in probs:
                     means[rv.name] = draws[rv.name].mean(("chain", "draw"))
                     stds[rv.name] = draws[rv.name].std(("chain", "draw"))
         return means, stds
+
+    def _category_table(self, start: int, block) -> np.ndarray:
+        """``(size, K)``: the category probabilities of one categorical block's latents."""
+        free = np.asarray(self.state.answer["category_logits"])[start]
+        offset = block.start - self.structure.n_bits
+        free = free[offset : offset + block.size, : block.categories - 1]
+        logits = np.concatenate([np.zeros((block.size, 1)), free], axis=-1)
+        weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        return weights / weights.sum(axis=-1, keepdims=True)
+
+    def _category_probabilities(self, start: int) -> dict[str, xr.DataArray]:
+        coords, dims = coords_and_dims_for_inferencedata(self.model)
+        out = {}
+        for block in self.structure.codes:
+            table = self._category_table(start, block).reshape(*block.shape, block.categories)
+            var_dims = list(dims.get(block.rv_name) or [f"{block.rv_name}_dim_{i}"
+                                                        for i in range(len(block.shape))])
+            var_coords = {d: coords[d] for d in var_dims if d in coords}
+            out[block.rv_name] = xr.DataArray(
+                table, dims=[*var_dims, f"{block.rv_name}_category"], coords=var_coords,
+                name=block.rv_name)
+        return out
 
     def _labelled(self, flat, blocks, key: str = "rv_name") -> dict[str, xr.DataArray]:
         """Cut ``flat`` into arrays labelled with the model's dims and coords."""

@@ -1,0 +1,142 @@
+"""The variational distribution of the discrete latents, ``q_phi(z)``: one factor per latent.
+
+A model with Bernoulli latents alone is fitted in *Bernoulli mode*: one logit per bit,
+``q(z_j = 1) = sigmoid(phi_j)``, and a Bernoulli estimator (DisARM by default) sees float bits.
+A model with categorical latents is fitted in *categorical mode*: every latent, bits included,
+is a categorical with ``C`` categories (the most any latent has), ``q(z_j) =
+softmax(logits_j)`` over its own categories. A latent's first logit is pinned at 0 (softmax is
+shift-invariant, and a free direction would let the optimiser drift); a Bernoulli bit then has
+logits ``[0, phi_j]``, exactly its Bernoulli law, so the two modes share the bits' parameters;
+categories a latent does not have are ``-inf``. The estimator is categorical and sees int64
+codes.
+
+Parameters, with a leading start axis ``M``: ``logits (M, n_bits)`` and ``category_logits
+(M, n_codes, C - 1)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.gradient import disconnected_grad
+from pytensor.tensor.variable import TensorVariable
+
+from pmcgrad.estimators.support import (
+    categorical_log_probabilities,
+    categorical_probabilities,
+    one_hot,
+)
+from pmcgrad.vi.family import bernoulli_entropy, bernoulli_log_density
+from pmcgrad.vi.model import ModelStructure
+
+__all__ = ["LatentFactors", "make_latent_factors"]
+
+
+@dataclass(frozen=True)
+class LatentFactors:
+    """``q_phi(z)`` for a model's discrete latents (see the module docstring).
+
+    ``params`` are the shared variables the optimiser updates (``logits``,
+    ``category_logits``). ``estimate_logits()`` is what the estimator receives: ``(M, L)``
+    in Bernoulli mode, ``(M, L, C)`` in categorical mode.
+    """
+
+    structure: ModelStructure
+    params: dict[str, pytensor.compile.SharedVariable]
+    categories: int  # C: 2 in Bernoulli mode
+
+    @property
+    def categorical(self) -> bool:
+        return bool(self.structure.codes)
+
+    def estimate_logits(self, fixed: bool = False) -> TensorVariable:
+        """The estimator's logits; ``fixed`` holds them constant (for ``log q~``)."""
+        params = {name: disconnected_grad(var) if fixed else var
+                  for name, var in self.params.items()}
+        if not self.categorical:
+            return params["logits"]
+        return self._full_logits(params)
+
+    def log_density(self, draws: TensorVariable, logits: TensorVariable) -> TensorVariable:
+        """``log q(z)`` per latent, ``(..., L)``, for draws ``(..., L)`` and the estimator's
+        logits (as :meth:`estimate_logits` gives them, or a row selection of them)."""
+        if not self.categorical:
+            return bernoulli_log_density(draws, logits)
+        log_p = categorical_log_probabilities(logits)
+        # A drawn category has positive probability; the others may be -inf, so select
+        # rather than multiply by the one-hot (0 * -inf is NaN).
+        chosen = pt.switch(one_hot(draws, self.categories, "bool"), log_p, 0.0)
+        return chosen.sum(-1)
+
+    def entropy(self) -> TensorVariable:
+        """``H[q(z_j)]`` per latent, ``(M, L)``."""
+        if not self.categorical:
+            return bernoulli_entropy(self.params["logits"])
+        logits = self._full_logits(self.params)
+        p = categorical_probabilities(logits)
+        log_p = categorical_log_probabilities(logits)
+        return -pt.switch(p > 0, p * log_p, 0.0).sum(-1)
+
+    def bits(self, draws: TensorVariable) -> TensorVariable:
+        """The Bernoulli bits of draws ``(..., L)`` as floats ``(..., n_bits)`` (what a
+        bit-conditioned Gaussian reads)."""
+        if not self.categorical:
+            return draws
+        return draws[..., : self.structure.n_bits].astype("float64")
+
+    def initial_values(self, starts: int, jitter: np.random.Generator,
+                       start_probabilities: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Start 0 at ``start_probabilities`` (bits' inclusion probabilities, or uniform);
+        later starts at random logits in (-3, 3)."""
+        values = {}
+        n_bits = self.structure.n_bits
+        if "logits" in self.params:
+            logits = jitter.uniform(-3, 3, size=(starts, n_bits))
+            first = np.zeros(n_bits) if start_probabilities is None else start_probabilities
+            logits[0] = first
+            values["logits"] = logits
+        if "category_logits" in self.params:
+            shape = (starts, self.structure.n_codes, self.categories - 1)
+            logits = jitter.uniform(-3, 3, size=shape)
+            logits[0] = 0.0  # uniform over each latent's own categories
+            values["category_logits"] = logits
+        return values
+
+    def _full_logits(self, params) -> TensorVariable:
+        """``(M, L, C)``: pinned zeros, the free logits, ``-inf`` where a category is absent."""
+        parts = []
+        if "logits" in params:  # a bit: [0, phi, -inf, ...]
+            phi = params["logits"][..., None]
+            pad = pt.zeros((*phi.shape[:-1], self.categories - 2))
+            parts.append(pt.concatenate([phi, pad], axis=-1))
+        if "category_logits" in params:
+            parts.append(params["category_logits"])
+        free = pt.concatenate(parts, axis=-2) if len(parts) > 1 else parts[0]
+        full = pt.concatenate([pt.zeros((*free.shape[:-1], 1)), free], axis=-1)
+        return pt.switch(pt.constant(self._present()), full, -np.inf)
+
+    def _present(self) -> np.ndarray:
+        """``(L, C)``: which categories each latent has."""
+        counts = np.concatenate([np.full(block.size, block.categories)
+                                 for block in self.structure.latents])
+        return np.arange(self.categories)[None, :] < counts[:, None]
+
+
+def make_latent_factors(structure: ModelStructure, starts: int) -> LatentFactors | None:
+    """The factors of ``structure``'s discrete latents (``None`` without any); the shared
+    variables hold placeholders until a fit state is loaded."""
+    if not structure.n_latents:
+        return None
+    params = {}
+    if structure.n_bits:
+        shape = (starts, structure.n_bits)
+        params["logits"] = pytensor.shared(np.zeros(shape), name="logits", shape=shape)
+    categories = structure.max_categories
+    if structure.n_codes:
+        shape = (starts, structure.n_codes, categories - 1)
+        params["category_logits"] = pytensor.shared(np.zeros(shape), name="category_logits",
+                                                    shape=shape)
+    return LatentFactors(structure, params, categories)
