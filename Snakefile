@@ -1,4 +1,5 @@
-"""The pmcgrad comparison study: gradient estimators, optimisation, model fits and a report.
+"""The pmcgrad comparison study: gradient estimators (Bernoulli and categorical), optimisation,
+model fits, the scale study (VI or MCMC?), sigmoid belief networks and a report.
 
     snakemake --cores 8 --workflow-profile profiles/default           # the default study
     snakemake --cores 2 --configfile config/tiny.yaml                  # the test configuration
@@ -36,6 +37,8 @@ include: "workflow/rules/chain.smk"
 include: "workflow/rules/optimisation.smk"
 include: "workflow/rules/model.smk"
 include: "workflow/rules/sbn.smk"
+include: "workflow/rules/scale.smk"
+include: "workflow/rules/categorical.smk"
 
 
 rule runtimes:

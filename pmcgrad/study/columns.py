@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 __all__ = [
     "BENCHMARK_SUITE",
+    "CATEGORICAL",
+    "CATEGORICAL_COLUMNS",
     "CHAIN",
     "CHAIN_COLUMNS",
     "CONTRACTS",
@@ -21,6 +23,7 @@ __all__ = [
     "GRADIENT",
     "GRADIENT_COLUMNS",
     "MCMC",
+    "MEANFIELD_OPTIMUM",
     "MODEL",
     "MODEL_COLUMNS",
     "MODEL_TRACES",
@@ -32,6 +35,9 @@ __all__ = [
     "RUNTIME_COLUMNS",
     "SBN",
     "SBN_COLUMNS",
+    "SCALE",
+    "SCALE_COLUMNS",
+    "SCALE_REFERENCE",
     "Column",
     "TableContract",
 ]
@@ -39,8 +45,12 @@ __all__ = [
 #: model.csv's ``method`` of the exact posterior inclusion probabilities (enumerated). A fit
 #: whose logit gradients come from the ``exact`` estimator has ``method = "exact"``.
 EXACT_POSTERIOR = "exact_posterior"
-#: model.csv's ``method`` of PyMC's MCMC.
+#: model.csv's ``method`` of PyMC's MCMC (and scale.csv's).
 MCMC = "mcmc"
+#: model.csv's ``method`` of the best optimum of the mean-field family, found by multi-start
+#: coordinate ascent (``pmcgrad.problems.best_meanfield_optimum``): the answer a mean-field fit
+#: should converge to.
+MEANFIELD_OPTIMUM = "meanfield_optimum"
 #: model.csv's ``family`` for rows that are not a variational fit (MCMC, the exact posterior).
 NOT_A_FIT = "not_a_fit"
 
@@ -138,13 +148,20 @@ OPTIMISATION = TableContract("optimisation", (
                           "estimate"),
 ))
 
-# results/model.csv: spike-and-slab fits, one row per fit x predictor.
+# results/model.csv: spike-and-slab fits, one row per fit x predictor. The per-fit columns
+# (elbo, seconds, steps, converged, netcdf) repeat on each predictor's row; a per-fit
+# diagnostic added later (a PSIS k-hat, say) is one more such column, and an answer of its own
+# (importance-corrected inclusion probabilities) one more per-predictor column beside
+# ``inclusion`` (pmcgrad.study.report.chapters.model reads both kinds from lists).
 MODEL = TableContract("model", (
     _key("k", int, "number of predictors"),
     _key("design_seed", int, "seed of the simulated data set"),
-    _key("method", str, f"estimator name of a fit | {MCMC!r} | {EXACT_POSTERIOR!r}"),
-    _key("family", str, f"variational family of a fit; {NOT_A_FIT!r} for MCMC and the exact "
-                        "posterior"),
+    _key("method", str, f"estimator name of a fit | {MCMC!r} | {EXACT_POSTERIOR!r} | "
+                        f"{MEANFIELD_OPTIMUM!r}"),
+    _key("family", str, f"variational family of a fit; {NOT_A_FIT!r} for MCMC, the exact "
+                        "posterior and the mean-field optimum"),
+    _key("seed", int, "the config seed the row's randomness derives from (a fit's; the first "
+                      "of model.seeds for the other rows)"),
     _key("predictor", int, "index j"),
     Column("inclusion", float, "fitted / sampled / exact inclusion probability of predictor j "
                                "(NaN for the exact posterior above its enumeration limit)",
@@ -152,21 +169,29 @@ MODEL = TableContract("model", (
     Column("exact_inclusion", float, "the exact posterior's (NaN above the enumeration limit)",
            may_be_nan=True),
     Column("abs_error", float, "|inclusion - exact_inclusion|", may_be_nan=True),
-    Column("elbo", float, "final ELBO estimate of a fit (NaN for MCMC and the exact posterior)",
+    Column("elbo", float, "final low-noise ELBO estimate of a fit; the exact ELBO of the "
+                          "mean-field optimum; NaN for MCMC and the exact posterior",
            may_be_nan=True),
-    Column("seconds", float, "wall time of the fit, of pm.sample or of the enumeration"),
-    Column("netcdf", str, "relative path of the saved DataTree (empty for the exact posterior)",
-           may_be_empty=True),
+    Column("seconds", float, "wall time of the whole pmcgrad.fit call (compile included), of "
+                             "pm.sample, or of the enumeration and coordinate ascent"),
+    Column("steps", int, "optimisation steps a fit ran (its stopping rule or the cap "
+                         "model.max_steps); 0 for the other rows"),
+    Column("converged", bool, "whether a fit's stopping rule fired before the cap; False for "
+                              "the other rows, which have none"),
+    Column("netcdf", str, "relative path of the saved DataTree (empty for the exact posterior "
+                          "and the mean-field optimum)", may_be_empty=True),
 ))
 
-# results/model_traces.csv: ELBO traces of the model study's fits (thinned).
+# results/model_traces.csv: ELBO traces of the model study's fits (thinned). A fit that stops
+# early has fewer rows: those of traced_steps(steps, trace_thin) for the steps it ran.
 MODEL_TRACES = TableContract("model_traces", (
     _key("k", int, "number of predictors"),
     _key("design_seed", int, "seed of the simulated data set"),
     _key("estimator", str, "registered name"),
     _key("family", str, "variational family"),
+    _key("seed", int, "the fit's config seed"),
     _key("step", int, "optimisation steps so far"),
-    Column("seconds", float, "wall time since the end of the first step"),
+    Column("seconds", float, "wall time since the end of the first block of steps"),
     Column("elbo", float, "-loss of that step"),
 ))
 
@@ -178,8 +203,10 @@ RUNTIMES = TableContract("runtimes", (
     Column("note", str, "memory and CPU time of the job", may_be_empty=True),
 ))
 
-# results/sbn.csv: sigmoid belief network on binarised digits, one row per checkpoint.
+# results/sbn.csv: sigmoid belief networks, one row per checkpoint.
 SBN = TableContract("sbn", (
+    _key("dataset", str, "digits (scikit-learn's 8x8 digits, binarised) | synthetic (images "
+                         "drawn from a known SBN)"),
     _key("k", int, "number of binary codes per image"),
     _key("estimator", str, "registered name"),
     _key("seed", int, "the job's seed"),
@@ -192,6 +219,75 @@ SBN = TableContract("sbn", (
                                              "logit-gradient variance", may_be_nan=True),
     Column("heldout_log_likelihood", float, "importance-sampled held-out bound per test image "
                                             "(nats)"),
+    Column("reference_log_likelihood", float, "mean log p(x) per test image under the SBN that "
+                                              "generated the synthetic images, by enumeration "
+                                              "of its codes (NaN for the digits)",
+           may_be_nan=True),
+))
+
+# results/categorical.csv: bias and variance of the categorical estimators against the exact
+# gradient, one row per problem x estimator x K x k x logit setting x seed.
+CATEGORICAL = TableContract("categorical", (
+    _key("problem", str, "toy_t<t> | mixture (pmcgrad.study.categorical)"),
+    _key("estimator", str, "registered categorical estimator"),
+    _key("K", int, "categories per variable"),
+    _key("k", int, "number of categorical variables"),
+    _key("logits", str, "zero | random | saturated"),
+    _key("seed", int, "the job's seed"),
+    Column("draws", int, "number of per-draw gradient estimates used for the statistics"),
+    Column("evaluations_per_draw", int, "f-evaluations per draw (K(K-1)/2 + 1 for arsm, "
+                                        "K^k for categorical_exact)"),
+    Column("unbiased", bool, "registry flag"),
+    Column("bias", float, "mean over the k x K coordinates of |mean estimate - exact gradient|"),
+    Column("bias_se", float, "standard error of that difference (root mean square over "
+                             "coordinates)"),
+    Column("max_bias_z", float, "max over coordinates of |mean - exact| / se (NaN where every "
+                                "se is at rounding level)", may_be_nan=True),
+    Column("bias_within_error", bool, "every coordinate within z se (+ 1e-9), z = "
+                                      "pmcgrad.study.gradient.bias_threshold(k K)"),
+    Column("variance", float, "mean over coordinates of the per-draw variance"),
+    Column("mse", float, "variance + bias^2, mean over coordinates"),
+    Column("variance_x_evaluations", float, "variance * evaluations_per_draw: efficiency at "
+                                            "equal cost"),
+    Column("exact_gradient_norm", float, "||exact gradient||_2, for scale"),
+))
+
+# results/scale.csv: time to a given accuracy against k, one row per design x k x method.
+SCALE = TableContract("scale", (
+    _key("design", str, "orthogonal (X^T X = n I: exact inclusion probabilities in closed "
+                        "form) | correlated (equicorrelated columns: a long MCMC reference)"),
+    _key("k", int, "number of predictors (n = scale.rows_per_predictor x k rows)"),
+    _key("method", str, f"estimator of a pmcgrad.fit | {MCMC!r} (pm.sample)"),
+    _key("family", str, f"variational family of a fit; {NOT_A_FIT!r} for MCMC"),
+    Column("n", int, "rows of the data set"),
+    Column("reference", str, "closed_form | mcmc_reference: what the errors are measured "
+                             "against"),
+    Column("reference_error", float, "largest Monte Carlo standard error of the reference's "
+                                     "inclusion probabilities (0 for the closed form)"),
+    Column("target", float, "the accuracy aimed at: max |inclusion - reference|"),
+    Column("seconds", float, "wall time of the timed whole call (a fresh model: PyTensor "
+                             "compiles, Numba's disk cache is warm): the fit, or the pm.sample "
+                             "call that reached the target (else the last one tried)"),
+    Column("warmup_seconds", float, "the untimed warm-up call on the same data before it"),
+    Column("steps", int, "optimisation steps of the fit; draws per chain of pm.sample"),
+    Column("attempts", int, "timed calls made: 1 for a fit; pm.sample's doublings of its draws"),
+    Column("converged", bool, "whether a fit's stopping rule fired before the cap (False for "
+                              "MCMC, which has none)"),
+    Column("max_abs_error", float, "max over predictors of |inclusion - reference|"),
+    Column("mean_abs_error", float, "mean over predictors of |inclusion - reference|"),
+    Column("reached", bool, "max_abs_error <= target"),
+))
+
+# results/scale/reference/*.csv (per job, not aggregated): the long MCMC reference of a
+# correlated design, one row per predictor.
+SCALE_REFERENCE = TableContract("scale_reference", (
+    _key("k", int, "number of predictors"),
+    _key("predictor", int, "index j"),
+    Column("inclusion", float, "posterior inclusion probability from the long pm.sample run"),
+    Column("mcse", float, "its Monte Carlo standard error (ArviZ's mcse of the mean)"),
+    Column("draws", int, "draws per chain"),
+    Column("chains", int, "chains"),
+    Column("seconds", float, "wall time of the pm.sample call"),
 ))
 
 # benchmarks/out/*.csv: the benchmark suite's tables (``make bench``), which the report shows.
@@ -206,7 +302,8 @@ BENCHMARK_SUITE = TableContract("benchmark_suite", (
 #: Every contract, by table name.
 CONTRACTS: dict[str, TableContract] = {
     contract.name: contract
-    for contract in (GRADIENT, CHAIN, OPTIMISATION, MODEL, MODEL_TRACES, RUNTIMES, SBN)
+    for contract in (GRADIENT, CHAIN, OPTIMISATION, MODEL, MODEL_TRACES, RUNTIMES, SBN,
+                     CATEGORICAL, SCALE)
 }
 
 # The headers alone, for code that only needs the column names.
@@ -217,3 +314,5 @@ MODEL_COLUMNS = MODEL.names
 MODEL_TRACE_COLUMNS = MODEL_TRACES.names
 RUNTIME_COLUMNS = RUNTIMES.names
 SBN_COLUMNS = SBN.names
+CATEGORICAL_COLUMNS = CATEGORICAL.names
+SCALE_COLUMNS = SCALE.names

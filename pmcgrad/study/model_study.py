@@ -2,13 +2,16 @@
 
 Three kinds of job per data set (k, design_seed):
 
-* :func:`run_exact_job` -- the exact posterior inclusion probabilities by enumeration (rows with
-  ``method = "exact_posterior"``, ``family = "not_a_fit"``); every other job reads its reference
-  from this table.
-* :func:`run_fit_job` -- one ``pmcgrad.fit`` with one estimator and one variational family;
-  saves ``result.sample(draws)`` as netcdf and the thinned ELBO trace. A fit whose logit
-  gradients come from the ``exact`` estimator has ``method = "exact"``: it is a fit like any
-  other, not the enumerated posterior.
+* :func:`run_exact_job` -- the references: the exact posterior inclusion probabilities by
+  enumeration (rows with ``method = "exact_posterior"``) and the best optimum of the mean-field
+  family by multi-start coordinate ascent (``method = "meanfield_optimum"``), both with
+  ``family = "not_a_fit"``; every other job reads the exact values from this table.
+* :func:`run_fit_job` -- one ``pmcgrad.fit`` with one estimator, one variational family and
+  one seed, with the fitter's own optimiser and stopping rule (``max_steps`` its cap); records
+  the steps it ran, whether it converged and the wall time of the whole call, saves
+  ``result.sample(draws)`` as netcdf and the thinned ELBO trace of the steps it ran. A fit
+  whose logit gradients come from the ``exact`` estimator has ``method = "exact"``: it is a fit
+  like any other, not the enumerated posterior.
 * :func:`run_mcmc_job` -- ``pm.sample`` (BinaryGibbsMetropolis for ``z``, NUTS for ``beta``);
   saves its DataTree as netcdf.
 """
@@ -18,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import pymc as pm
@@ -26,15 +30,36 @@ from numpy.typing import NDArray
 import pmcgrad
 from pmcgrad.models import spike_slab_model
 from pmcgrad.ops import DEFAULT_EXACT_LIMIT
-from pmcgrad.problems import SpikeSlabData, exact_posterior_inclusion, simulate_spike_slab
-from pmcgrad.study.columns import EXACT_POSTERIOR, MCMC, MODEL, MODEL_TRACES, NOT_A_FIT
+from pmcgrad.problems import (
+    SpikeSlabData,
+    best_meanfield_optimum,
+    exact_posterior_inclusion,
+    simulate_spike_slab,
+)
+from pmcgrad.study.columns import (
+    EXACT_POSTERIOR,
+    MCMC,
+    MEANFIELD_OPTIMUM,
+    MODEL,
+    MODEL_TRACES,
+    NOT_A_FIT,
+)
 from pmcgrad.study.seeds import job_seed_int
 from pmcgrad.study.settings import Dataset, FitJob, ModelSettings
-from pmcgrad.study.tables import read_table, write_atomically, write_table
+from pmcgrad.study.tables import (
+    TableError,
+    concat_tables,
+    read_table,
+    write_atomically,
+    write_table,
+)
 
 __all__ = [
+    "concat_traces",
+    "expected_trace_rows",
     "make_dataset",
     "model_rows",
+    "reference_rows",
     "run_exact_job",
     "run_fit_job",
     "run_mcmc_job",
@@ -52,16 +77,19 @@ def make_dataset(data: Dataset, settings: ModelSettings) -> SpikeSlabData:
                                correlation=data.correlation)
 
 
-def model_rows(k: int, design_seed: int, method: str, family: str, inclusion: NDArray,
-               exact_inclusion: NDArray, *, elbo: float, seconds: float, netcdf: str
+def model_rows(k: int, design_seed: int, method: str, family: str, seed: int,
+               inclusion: NDArray, exact_inclusion: NDArray, *, elbo: float, seconds: float,
+               netcdf: str, steps: int = 0, converged: bool = False
                ) -> list[dict[str, object]]:
-    """One ``model.csv`` row per predictor; ``abs_error`` is NaN where there is no exact value."""
+    """One ``model.csv`` row per predictor; ``abs_error`` is NaN where there is no exact value.
+    ``steps`` and ``converged`` describe a fit (0 and False for the other rows)."""
     return [
-        {"k": k, "design_seed": design_seed, "method": method, "family": family,
+        {"k": k, "design_seed": design_seed, "method": method, "family": family, "seed": seed,
          "predictor": j, "inclusion": float(inclusion[j]),
          "exact_inclusion": float(exact_inclusion[j]),
          "abs_error": float(abs(inclusion[j] - exact_inclusion[j])),
-         "elbo": elbo, "seconds": seconds, "netcdf": netcdf}
+         "elbo": elbo, "seconds": seconds, "steps": int(steps), "converged": bool(converged),
+         "netcdf": netcdf}
         for j in range(k)
     ]
 
@@ -71,33 +99,76 @@ def traced_steps(steps: int, thin: int) -> list[int]:
     return sorted(set(range(0, steps, thin)) | ({steps - 1} if steps else set()))
 
 
-def trace_rows(k: int, design_seed: int, estimator: str, family: str, loss: NDArray,
-               seconds: NDArray, thin: int) -> list[dict[str, object]]:
-    """Thinned ELBO trace (``elbo = -loss``): every ``thin``-th step and the last."""
-    return [{"k": k, "design_seed": design_seed, "estimator": estimator, "family": family,
-             "step": i + 1, "seconds": float(seconds[i]), "elbo": float(-loss[i])}
+def trace_rows(job: FitJob, loss: NDArray, seconds: NDArray, thin: int
+               ) -> list[dict[str, object]]:
+    """Thinned ELBO trace (``elbo = -loss``) of the steps a fit ran: every ``thin``-th step and
+    the last, so a fit that stopped early has fewer rows (:func:`traced_steps`)."""
+    return [{"k": job.k, "design_seed": job.design_seed, "estimator": job.estimator,
+             "family": job.family, "seed": job.seed, "step": i + 1,
+             "seconds": float(seconds[i]), "elbo": float(-loss[i])}
             for i in traced_steps(len(loss), thin)]
 
 
+def expected_trace_rows(fit_table: str, k: int, thin: int) -> int:
+    """The rows a fit's trace must have: those :func:`traced_steps` keeps of the ``steps`` its
+    row of ``model.csv`` records (read from the fit's own table, checked)."""
+    steps = read_table(fit_table, MODEL, rows=k)["steps"].unique()
+    if len(steps) != 1:
+        raise ValueError(f"table {fit_table!r}: one fit with several step counts {steps}")
+    return len(traced_steps(int(steps[0]), thin))
+
+
+def concat_traces(traces: Sequence[str], fit_tables: Sequence[str], ks: Sequence[int],
+                  thin: int, out: str) -> None:
+    """``model_traces.csv`` from each fit's trace, each checked first to have the rows of the
+    steps its fit ran (:func:`expected_trace_rows`, from ``fit_tables[i]``, the fit's own
+    ``model.csv`` rows) and to end at that step; nothing is written if one does not."""
+    rows = []
+    for path, table, k in zip(traces, fit_tables, ks, strict=True):
+        rows.append(expected_trace_rows(table, int(k), thin))
+        steps = read_table(path, MODEL_TRACES, rows=rows[-1])["step"]
+        ran = traced_steps(int(read_table(table, MODEL, rows=int(k))["steps"].iloc[0]), thin)
+        if steps.tolist() != [step + 1 for step in ran]:
+            raise TableError(f"table {path!r}: its steps end at {steps.iloc[-1]}, not at those "
+                             f"of the {len(ran)} traced steps its fit ({table!r}) ran")
+    frame = concat_tables(traces, out, MODEL_TRACES, rows=rows)
+    log.info("concatenated %d traces, %d rows", len(traces), len(frame))
+
+
 def run_exact_job(data: Dataset, settings: ModelSettings, out: str) -> None:
-    """Write the exact posterior inclusion probabilities (NaN above the enumeration limit,
-    :data:`pmcgrad.ops.DEFAULT_EXACT_LIMIT` predictors)."""
+    """Write the references of one data set: the exact posterior inclusion probabilities
+    (NaN above the enumeration limit, :data:`pmcgrad.ops.DEFAULT_EXACT_LIMIT` predictors), then
+    the best mean-field optimum's (multi-start coordinate ascent, seeded from the first seed),
+    with its exact ELBO."""
     spike_slab = make_dataset(data, settings)
     start = time.perf_counter()
     exact = (exact_posterior_inclusion(spike_slab, max_k=DEFAULT_EXACT_LIMIT)
              if data.k <= DEFAULT_EXACT_LIMIT else np.full(data.k, math.nan))
     seconds = time.perf_counter() - start
-    write_table(model_rows(data.k, data.design_seed, EXACT_POSTERIOR, NOT_A_FIT, exact, exact,
-                           elbo=math.nan, seconds=seconds, netcdf=""), out, MODEL)
+    rows = model_rows(data.k, data.design_seed, EXACT_POSTERIOR, NOT_A_FIT, settings.seed,
+                      exact, exact, elbo=math.nan, seconds=seconds, netcdf="")
+    start = time.perf_counter()
+    optimum = best_meanfield_optimum(spike_slab, seed=settings.seed)
+    seconds = time.perf_counter() - start
+    rows += model_rows(data.k, data.design_seed, MEANFIELD_OPTIMUM, NOT_A_FIT, settings.seed,
+                       optimum.inclusion, exact, elbo=optimum.elbo, seconds=seconds, netcdf="")
+    write_table(rows, out, MODEL)
+
+
+def reference_rows(k: int) -> int:
+    """The rows of one data set's reference table: exact posterior and mean-field optimum."""
+    return 2 * k
 
 
 def run_fit_job(job: FitJob, settings: ModelSettings, *, exact_table: str, out: str,
                 traces: str, netcdf: str) -> None:
-    """Fit one estimator x family; write its model rows, its trace and its draws (netcdf).
+    """Fit one estimator x family x seed; write its model rows, its trace and its draws.
 
-    ``seconds`` in ``model.csv`` is the whole ``pmcgrad.fit`` call, compile included; in the
-    trace it is wall time since the end of the first step, so compile is excluded there.
-    ``netcdf`` is recorded in the table as given (the workflow passes a relative path).
+    The fit uses ``pmcgrad.fit``'s defaults (its optimiser and its stopping rule), with
+    ``settings.max_steps`` as the cap. ``seconds`` in ``model.csv`` is the whole
+    ``pmcgrad.fit`` call, compile and final ELBO included; in the trace it is wall time since
+    the end of the first block of steps, so compile is excluded there. ``netcdf`` is recorded
+    in the table as given (the workflow passes a relative path).
     """
     data = settings.dataset(job.k, job.design_seed)
     exact = _exact_inclusion(exact_table, job.k)
@@ -106,32 +177,33 @@ def run_fit_job(job: FitJob, settings: ModelSettings, *, exact_table: str, out: 
 
     def clock(result, loss, step):
         if not stamps:  # the log says when the compile is over and the steps run
-            log.info("first block of steps done; %d to go", settings.steps - step)
+            log.info("first block of steps done (step %d)", step)
         stamps[step] = time.perf_counter()
 
     start = time.perf_counter()
     log.info("fitting %s", job)
-    result = pmcgrad.fit(settings.steps, model=model, estimator=job.estimator,
+    result = pmcgrad.fit(settings.max_steps, model=model, estimator=job.estimator,
                          samples=settings.samples, family=job.family,
-                         optimizer=pm.adam(learning_rate=settings.learning_rate),
-                         random_seed=job_seed_int(settings.seed, "fit", job.k, job.design_seed,
+                         random_seed=job_seed_int(job.seed, "fit", job.k, job.design_seed,
                                                   job.estimator, job.family),
-                         progressbar=False, callbacks=[clock], convergence=False,
-                         callback_every=settings.trace_thin)
+                         progressbar=False, callbacks=[clock])
     seconds = time.perf_counter() - start
+    log.info("%s after %d steps (%.1f s): %s", "converged" if result.converged else "stopped",
+             result.steps, seconds, result.stop_reason)
     inclusion = result.inclusion_probabilities["z"].values
     tree = result.sample(settings.draws,
-                         random_seed=job_seed_int(settings.seed, "draws", job.k, job.design_seed,
+                         random_seed=job_seed_int(job.seed, "draws", job.k, job.design_seed,
                                                   job.estimator, job.family))
     _write_netcdf(tree, netcdf)
-    write_table(model_rows(job.k, job.design_seed, job.estimator, job.family, inclusion, exact,
-                           elbo=result.elbo, seconds=seconds, netcdf=netcdf), out, MODEL)
-    # Seconds at every step, interpolated between the callbacks (every trace_thin steps).
+    write_table(model_rows(job.k, job.design_seed, job.estimator, job.family, job.seed,
+                           inclusion, exact, elbo=result.elbo, seconds=seconds, netcdf=netcdf,
+                           steps=result.steps, converged=result.converged), out, MODEL)
+    # Seconds at every step, interpolated between the callbacks (every block of steps).
+    loss = np.asarray(result.hist, dtype=float)
     steps, times = np.array([0, *stamps]), np.array([start, *stamps.values()])
-    elapsed = np.interp(np.arange(1, len(result.hist) + 1), steps, times) - times[1 if len(
+    elapsed = np.interp(np.arange(1, len(loss) + 1), steps, times) - times[1 if len(
         times) > 1 else 0]
-    write_table(trace_rows(job.k, job.design_seed, job.estimator, job.family, result.hist,
-                           elapsed, settings.trace_thin), traces, MODEL_TRACES)
+    write_table(trace_rows(job, loss, elapsed, settings.trace_thin), traces, MODEL_TRACES)
 
 
 def run_mcmc_job(data: Dataset, settings: ModelSettings, *, exact_table: str, out: str,
@@ -148,12 +220,15 @@ def run_mcmc_job(data: Dataset, settings: ModelSettings, *, exact_table: str, ou
     seconds = time.perf_counter() - start
     inclusion = tree.posterior["z"].mean(dim=("chain", "draw")).values
     _write_netcdf(tree, netcdf)
-    write_table(model_rows(data.k, data.design_seed, MCMC, NOT_A_FIT, inclusion, exact,
-                           elbo=math.nan, seconds=seconds, netcdf=netcdf), out, MODEL)
+    write_table(model_rows(data.k, data.design_seed, MCMC, NOT_A_FIT, settings.seed, inclusion,
+                           exact, elbo=math.nan, seconds=seconds, netcdf=netcdf), out, MODEL)
 
 
 def _exact_inclusion(path: str, k: int) -> NDArray[np.float64]:
-    table = read_table(path, MODEL, rows=k).sort_values("predictor")
+    table = read_table(path, MODEL, rows=reference_rows(k))
+    table = table[table["method"] == EXACT_POSTERIOR].sort_values("predictor")
+    if len(table) != k:
+        raise ValueError(f"table {path!r} has {len(table)} {EXACT_POSTERIOR} rows, expected {k}")
     return table["exact_inclusion"].to_numpy(dtype=np.float64)
 
 

@@ -1,14 +1,24 @@
-"""Held-out evaluation of a sigmoid belief network fitted with pmcgrad.fit."""
+"""Held-out evaluation of a sigmoid belief network fitted with pmcgrad.fit, and the known SBN
+that draws the study's synthetic images."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import log_expit, logsumexp
+from scipy.special import expit, log_expit, logsumexp
 
 import pmcgrad
 from pmcgrad.models import sigmoid_belief_network
 
-__all__ = ["HeldOutBound", "importance_sampled_log_likelihood"]
+__all__ = [
+    "HeldOutBound",
+    "KnownSbn",
+    "importance_sampled_log_likelihood",
+    "known_sbn",
+]
+
+PIXELS = 64  # 8 x 8 images, as the digits
+_SIDE = 8
+_STROKE_WEIGHT, _BACKGROUND_BIAS = 6.0, -3.0
 
 
 class HeldOutBound:
@@ -54,3 +64,50 @@ def importance_sampled_log_likelihood(images, weights, bias, logits, draws, seed
     log_prior = k * np.log(0.5)
     log_q = (z * log_expit(logits) + (1 - z) * log_expit(-logits)).sum(-1)
     return logsumexp(log_likelihood + log_prior - log_q, axis=0) - np.log(draws)
+
+
+class KnownSbn:
+    """A sigmoid belief network with known weights: ``z ~ Bernoulli(1/2)^codes``,
+    ``x ~ Bernoulli(sigmoid(W z + c))`` on 8x8 images (:func:`known_sbn`)."""
+
+    def __init__(self, weights: np.ndarray, bias: np.ndarray):
+        self.weights, self.bias = np.asarray(weights, float), np.asarray(bias, float)
+
+    @property
+    def codes(self) -> int:
+        return self.weights.shape[1]
+
+    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` images ``(n, 64)`` of int64 pixels."""
+        z = (rng.random((n, self.codes)) < 0.5).astype(float)
+        return (rng.random((n, PIXELS)) < expit(z @ self.weights.T + self.bias)).astype("int64")
+
+    def log_likelihood(self, images: np.ndarray, chunk: int = 256) -> np.ndarray:
+        """Exact ``log p(x)`` per image ``(n,)``, by enumerating the ``2^codes`` codes."""
+        codes = ((np.arange(2**self.codes)[:, None] >> np.arange(self.codes)) & 1).astype(float)
+        activation = codes @ self.weights.T + self.bias  # [2^codes, 64]
+        on, off = log_expit(activation), log_expit(-activation)
+        out = []
+        for start in range(0, len(images), chunk):
+            x = np.asarray(images[start:start + chunk], dtype=float)
+            log_joint = x @ on.T + (1 - x) @ off.T  # [chunk, 2^codes]
+            out.append(logsumexp(log_joint, axis=1) + self.codes * np.log(0.5))
+        return np.concatenate(out) if out else np.zeros(0)
+
+
+def known_sbn(codes: int, seed: int) -> KnownSbn:
+    """The SBN behind the synthetic images: each code switches on one stroke (a random run of
+    3 to 6 pixels along a row or a column of the 8x8 grid, weight 6) over a dark background
+    (bias -3, so a pixel no stroke covers is on with probability 0.047)."""
+    if not 1 <= codes <= 20:
+        raise ValueError(f"a known SBN is enumerated exactly: 1 <= codes <= 20, got {codes}")
+    rng = np.random.default_rng(seed)
+    weights = np.zeros((_SIDE, _SIDE, codes))
+    for j in range(codes):
+        length = int(rng.integers(3, 7))
+        fixed, start = int(rng.integers(_SIDE)), int(rng.integers(_SIDE - length + 1))
+        if rng.random() < 0.5:
+            weights[fixed, start:start + length, j] = _STROKE_WEIGHT
+        else:
+            weights[start:start + length, fixed, j] = _STROKE_WEIGHT
+    return KnownSbn(weights.reshape(PIXELS, codes), np.full(PIXELS, _BACKGROUND_BIAS))

@@ -15,6 +15,8 @@ from pmcgrad.study.settings import (
     ConfigError,
     Dataset,
     FitJob,
+    SbnDataset,
+    ScaleJob,
     StudySettings,
     resolve_estimators,
 )
@@ -34,8 +36,13 @@ def test_field_names_are_the_schemas_keys():
     for section, spec in schema["properties"].items():
         fields = {f.name for f in dataclasses.fields(getattr(settings, section))}
         assert fields == set(spec["properties"]), section
-    mcmc = schema["properties"]["model"]["properties"]["mcmc"]["properties"]
-    assert {f.name for f in dataclasses.fields(settings.model.mcmc)} == set(mcmc)
+    for section, key in (("model", "mcmc"), ("scale", "mcmc"), ("scale", "reference")):
+        nested = schema["properties"][section]["properties"][key]["properties"]
+        fields = getattr(getattr(settings, section), key)
+        assert {f.name for f in dataclasses.fields(fields)} == set(nested), (section, key)
+    for section, key, kind in (("model", "datasets", Dataset), ("sbn", "datasets", SbnDataset)):
+        nested = schema["properties"][section]["properties"][key]["items"]["properties"]
+        assert set(kind._fields) == set(nested), (section, key)
 
 
 def test_settings_are_typed_frozen_and_travel_to_jobs():
@@ -55,6 +62,10 @@ def test_resolve_estimators():
     """'all', 'unbiased' and lists; unknown names name the field and the index."""
     assert resolve_estimators("all") == tuple(pmcgrad.estimator_names())
     assert "uniform_naive" not in resolve_estimators("unbiased")
+    assert resolve_estimators("all", support="categorical") == tuple(
+        pmcgrad.estimator_names(support="categorical"))
+    with pytest.raises(ConfigError, match=r"'categorical\.estimators\[0\]'.*'disarm'"):
+        resolve_estimators(["disarm"], "categorical.estimators", support="categorical")
     with pytest.raises(ConfigError, match=r"'model\.families\.meanfield\[1\]'.*'disram'"):
         resolve_estimators(["disarm", "disram"], "model.families.meanfield")
 
@@ -72,14 +83,25 @@ def test_resolve_estimators():
         (lambda c: c["model"]["datasets"].append(dict(c["model"]["datasets"][0])),
          r"model\.datasets\[1\]"),
         (lambda c: c["sbn"].update(estimators=["exact"]), r"sbn\.estimators.*enumerate"),
-        (lambda c: c["sbn"].update(checkpoints=500), r"sbn\.checkpoints.*sbn\.steps=100"),
+        (lambda c: c["sbn"].update(checkpoints=500),
+         r"sbn\.checkpoints.*sbn\.datasets\[0\]\.steps=100"),
+        (lambda c: c["sbn"]["datasets"][1].update(minibatch_size=500),
+         r"sbn\.datasets\[1\]\.minibatch_size"),
+        (lambda c: c["scale"]["fits"].update(meanfield=["exact"]),
+         r"scale\.fits\.meanfield\[0\].*enumerates"),
+        (lambda c: c["scale"]["mcmc"].update(max_draws=10), r"scale\.mcmc\.max_draws"),
+        (lambda c: c["categorical"].update(problems=["toy_t0.49", "qubo"]),
+         r"categorical\.problems\[1\].*'qubo'"),
+        (lambda c: c["categorical"].update(estimators=["arsm", "disarm"]),
+         r"categorical\.estimators\[1\].*categorical estimators"),
         (lambda c: c["optimisation"].update(exact_max_k=30), r"optimisation\.exact_max_k"),
         (lambda c: c["model"]["mcmc"].pop("tune"), r"'model\.mcmc\.tune' is missing"),
         (lambda c: c.pop("sbn"), r"'sbn' is missing"),
     ],
     ids=["unknown-estimator", "non-canonical-problem", "unknown-family", "unaffordable-chain",
-         "duplicate-dataset", "exact-sbn", "checkpoints-over-steps", "exact-limit",
-         "missing-key", "missing-section"],
+         "duplicate-dataset", "exact-sbn", "checkpoints-over-steps", "minibatch-over-train",
+         "exact-in-scale", "mcmc-max-under-first", "unknown-categorical-problem",
+         "bernoulli-in-categorical", "exact-limit", "missing-key", "missing-section"],
 )
 def test_config_errors_name_the_field(edit, message):
     """What the schema cannot see is refused naming the field."""
@@ -103,12 +125,43 @@ def test_job_lists_skip_exact_above_its_limit():
 
 
 def test_model_jobs_and_data_sets():
-    """Fit jobs per data set x family x estimator, in the config's order."""
-    settings = StudySettings.from_config(_config()).model
+    """Fit jobs per data set x family x estimator x seed, in the config's order."""
+    config = _config()
+    config["model"]["seeds"] = [4, 2]
+    settings = StudySettings.from_config(config).model
     data = settings.dataset(4, 1)
     assert data == Dataset(4, 1, 0.0)
-    assert settings.fit_jobs(data)[0] == FitJob(4, 1, "disarm", "meanfield")
+    assert settings.fit_jobs(data)[:2] == [FitJob(4, 1, "disarm", "meanfield", 4),
+                                           FitJob(4, 1, "disarm", "meanfield", 2)]
     assert [job.family for job in settings.fit_jobs()] == [
-        "meanfield", "meanfield", "fullrank", "bit_conditioned"]
+        "meanfield"] * 4 + ["fullrank"] * 2 + ["bit_conditioned"] * 2
+    assert settings.seed == 4  # MCMC and the references take the first seed
     with pytest.raises(KeyError, match="k=5"):
         settings.dataset(5, 1)
+
+
+def test_scale_jobs_and_mcmc_growth():
+    """Every design x k x (fits, then MCMC); pm.sample's draws double up to the cap."""
+    settings = StudySettings.from_config(_config()).scale
+    assert settings.jobs() == [ScaleJob("orthogonal", 4, "bit_conditioned", "disarm"),
+                               ScaleJob("orthogonal", 4, "not_a_fit", "mcmc"),
+                               ScaleJob("correlated", 4, "bit_conditioned", "disarm"),
+                               ScaleJob("correlated", 4, "not_a_fit", "mcmc")]
+    assert settings.mcmc_draws() == [50, 100]
+    wide = dataclasses.replace(settings, mcmc=dataclasses.replace(settings.mcmc, draws=100,
+                                                                   max_draws=1000))
+    assert wide.mcmc_draws() == [100, 200, 400, 800, 1000]
+    reference = settings.reference_settings()
+    assert reference == dataclasses.replace(settings, target=0.5, max_steps=9,
+                                            orthogonal_k=(100,)).reference_settings()
+    assert reference != dataclasses.replace(settings, correlation=0.5).reference_settings()
+
+
+def test_categorical_jobs_skip_enumeration_above_its_limit():
+    """One job per K; categorical_exact only where K^k configurations are few enough."""
+    settings = StudySettings.from_config(_config()).categorical
+    assert settings.jobs() == [3]
+    assert "categorical_exact" in settings.estimators_at(3, 2)  # 9 <= 100
+    small = dataclasses.replace(settings, exact_max_configurations=8)
+    assert "categorical_exact" not in small.estimators_at(3, 2)
+    assert small.estimators_at(3, 2) == ["categorical_reinforce_loo", "arsm"]

@@ -30,7 +30,8 @@ def test_dry_run(config, tmp_path):
     run = snakemake("-n", "--configfile", str(REPO / "config" / config), cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     for rule in ["gradient", "chain", "optimisation", "model_exact", "model_fit", "model_mcmc",
-                 "gradient_table", "model_table", "runtimes"]:
+                 "gradient_table", "model_table", "runtimes", "sbn", "scale", "scale_reference",
+                 "scale_table", "categorical", "categorical_table"]:
         assert f"\n{rule} " in run.stdout, f"no {rule} job planned for {config}"
     assert not (tmp_path / "results").exists()
 
@@ -98,7 +99,8 @@ def _write_config(tmp_path: Path, edit) -> Path:
          ["greater than the maximum", "['gradient']['replicates']"]),
         (lambda c: c["gradient"].update(problems=["toy_t0.49", "rastrigin"]),
          ["gradient.problems[1]", "unknown problem 'rastrigin'"]),
-        (lambda c: c["sbn"].update(checkpoints=200), ["sbn.checkpoints", "sbn.steps=100"]),
+        (lambda c: c["sbn"].update(checkpoints=200),
+         ["sbn.checkpoints", "sbn.datasets[0].steps=100"]),
     ],
     ids=["negative-k", "wrong-type", "unknown-field", "unknown-estimator", "bad-spec",
          "empty-config", "missing-section", "missing-key", "absurd-evaluations",

@@ -8,12 +8,15 @@ from pathlib import Path
 
 # Imported under their own names: the Snakefile shares its namespace with Snakemake's
 # workflow module, where a global called `chain` (itertools) must not be shadowed.
+from pmcgrad.study.categorical import rows_per_job as categorical_rows_per_job
 from pmcgrad.study.chain import rows_per_job as chain_rows_per_job
+from pmcgrad.study.columns import MCMC, NOT_A_FIT
 from pmcgrad.study.gradient import rows_per_job as gradient_rows_per_job
-from pmcgrad.study.model_study import traced_steps
+from pmcgrad.study.model_study import reference_rows
 from pmcgrad.study.optimisation import rows_per_job as optimisation_rows_per_job
 from pmcgrad.study.sbn_study import rows_per_job as sbn_rows_per_job
 from pmcgrad.study.objectives import PROBLEM_PATTERN
+from pmcgrad.study.scale import DESIGNS
 from pmcgrad.study.settings import StudySettings
 from pmcgrad.vi import FAMILIES
 
@@ -25,9 +28,13 @@ SETTINGS = StudySettings.from_config(config)
 wildcard_constraints:
     problem=PROBLEM_PATTERN,
     k=r"[0-9]+",
+    K=r"[0-9]+",
     design_seed=r"[0-9]+",
+    seed=r"[0-9]+",
     estimator=r"[A-Za-z0-9_]+",
     family="|".join(FAMILIES),
+    design="|".join(DESIGNS),
+    dataset=r"[a-z]+",
 
 
 # Aggregations only check and concatenate CSVs: run them on the submitting machine, not as
@@ -41,6 +48,8 @@ localrules:
     model_table,
     model_traces_table,
     sbn_table,
+    scale_table,
+    categorical_table,
     runtimes,
 
 
@@ -62,7 +71,7 @@ def optimisation_jobs():
 def fit_jobs(data=None):
     jobs = SETTINGS.model.fit_jobs(data)
     return {field: [getattr(job, field) for job in jobs]
-            for field in ("k", "design_seed", "family", "estimator")}
+            for field in ("k", "design_seed", "family", "estimator", "seed")}
 
 
 def datasets():
@@ -72,12 +81,14 @@ def datasets():
 
 def sbn_jobs():
     jobs = SETTINGS.sbn.jobs()
-    return {"k": [k for k, _, _ in jobs], "estimator": [name for _, name, _ in jobs],
-            "seed": [seed for _, _, seed in jobs]}
+    return {"dataset": [data for data, _, _, _ in jobs], "k": [k for _, k, _, _ in jobs],
+            "estimator": [name for _, _, name, _ in jobs],
+            "seed": [seed for _, _, _, seed in jobs]}
 
 
 def model_tables():
-    """Exact, fit and MCMC tables of every data set, in that order (model.csv's row order)."""
+    """Reference, fit and MCMC tables of every data set, in that order (model.csv's row
+    order)."""
     tables = []
     for data in SETTINGS.model.datasets:
         where = {"k": data.k, "design_seed": data.design_seed}
@@ -88,15 +99,32 @@ def model_tables():
 
 
 def model_rows():
-    """Rows of each table of model_tables(): one per predictor."""
-    return [data.k for data in SETTINGS.model.datasets
-            for _ in range(len(SETTINGS.model.fit_jobs(data)) + 2)]
+    """Rows of each table of model_tables(): two per predictor for the references (exact
+    posterior, mean-field optimum), one per predictor for a fit or MCMC."""
+    return [rows for data in SETTINGS.model.datasets
+            for rows in [reference_rows(data.k)]
+            + [data.k] * (len(SETTINGS.model.fit_jobs(data)) + 1)]
 
 
 def model_netcdfs():
     """Every saved DataTree: the fits', then MCMC's."""
     return (expand(rules.model_fit.output.netcdf, zip, **fit_jobs())
             + expand(rules.model_mcmc.output.netcdf, zip, **datasets()))
+
+
+def scale_jobs():
+    """Wildcards of the scale jobs, as expand(..., zip, **scale_jobs()) takes them."""
+    jobs = SETTINGS.scale.jobs()
+    return {field: [getattr(job, field) for job in jobs]
+            for field in ("design", "k", "family", "method")}
+
+
+def scale_reference(wildcards):
+    """The MCMC reference a correlated design is measured against (none for an orthogonal
+    one, whose reference is a closed form)."""
+    if wildcards.design == "correlated":
+        return expand(rules.scale_reference.output.table, k=wildcards.k)
+    return []
 
 
 def benchmark_files():
@@ -107,7 +135,10 @@ def benchmark_files():
             + expand(rules.model_exact.benchmark, zip, **datasets())
             + expand(rules.model_mcmc.benchmark, zip, **datasets())
             + expand(rules.model_fit.benchmark, zip, **fit_jobs())
-            + expand(rules.sbn.benchmark, zip, **sbn_jobs()))
+            + expand(rules.sbn.benchmark, zip, **sbn_jobs())
+            + expand(rules.scale_reference.benchmark, k=SETTINGS.scale.correlated_k)
+            + expand(rules.scale.benchmark, zip, **scale_jobs())
+            + expand(rules.categorical.benchmark, K=SETTINGS.categorical.jobs()))
 
 
 def study_tables():
@@ -115,6 +146,7 @@ def study_tables():
     return [rules.gradient_table.output.table, rules.chain_table.output.table,
             rules.optimisation_table.output.table, rules.model_table.output.table,
             rules.model_traces_table.output.table, rules.sbn_table.output.table,
+            rules.scale_table.output.table, rules.categorical_table.output.table,
             rules.runtimes.output.table]
 
 
@@ -136,6 +168,8 @@ def report_inputs():
         "model_traces": rules.model_traces_table.output.table,
         "sbn": rules.sbn_table.output.table,
         "sbn_images": expand(rules.sbn.output.images, zip, **sbn_jobs()),
+        "scale": rules.scale_table.output.table,
+        "categorical": rules.categorical_table.output.table,
         "runtimes": rules.runtimes.output.table,
         "models": model_netcdfs(),
         "benchmarks": benchmark_files(),

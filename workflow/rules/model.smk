@@ -1,10 +1,12 @@
 # The model study: spike-and-slab regression per data set (k, design_seed), fitted with
-# pmcgrad.fit (one job per estimator x family) and with PyMC MCMC, against the exact posterior
-# inclusion probabilities (pmcgrad.study.model_study).
+# pmcgrad.fit (one job per estimator x family x seed, each converging by the fitter's own
+# stopping rule) and with PyMC MCMC, against the exact posterior inclusion probabilities and
+# the mean-field family's best optimum (pmcgrad.study.model_study).
 
 
 rule model_exact:
-    """Exact posterior inclusion probabilities of one data set, by enumeration."""
+    """The references of one data set: exact posterior inclusion probabilities (enumeration)
+    and the best mean-field optimum (multi-start coordinate ascent)."""
     output:
         table="results/model/k{k}_d{design_seed}/exact.csv",
     params:
@@ -22,19 +24,20 @@ rule model_exact:
 
 
 rule model_fit:
-    """One pmcgrad.fit: its inclusion probabilities, ELBO trace and draws (netcdf)."""
+    """One pmcgrad.fit (converging, model.max_steps its cap): its inclusion probabilities,
+    steps, ELBO trace and draws (netcdf)."""
     input:
         exact=rules.model_exact.output.table,
     output:
-        table="results/model/k{k}_d{design_seed}/{family}/{estimator}.csv",
-        traces="results/model/k{k}_d{design_seed}/{family}/{estimator}.trace.csv",
-        netcdf="results/models/k{k}_d{design_seed}/{family}/{estimator}.nc",
+        table="results/model/k{k}_d{design_seed}/{family}/{estimator}/s{seed}.csv",
+        traces="results/model/k{k}_d{design_seed}/{family}/{estimator}/s{seed}.trace.csv",
+        netcdf="results/models/k{k}_d{design_seed}/{family}/{estimator}/s{seed}.nc",
     params:
         settings=SETTINGS.model,
     log:
-        "logs/model/k{k}_d{design_seed}/{family}/{estimator}.log",
+        "logs/model/k{k}_d{design_seed}/{family}/{estimator}/s{seed}.log",
     benchmark:
-        "results/benchmarks/model/k{k}_d{design_seed}/{family}/{estimator}.tsv"
+        "results/benchmarks/model/k{k}_d{design_seed}/{family}/{estimator}/s{seed}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
@@ -84,15 +87,16 @@ rule model_table:
 
 
 rule model_traces_table:
-    """results/model_traces.csv: thinned ELBO traces of every fit."""
+    """results/model_traces.csv: thinned ELBO traces of every fit, each as long as the steps
+    its fit ran (read from the fit's own table)."""
     input:
         tables=expand(rules.model_fit.output.traces, zip, **fit_jobs()),
+        fits=expand(rules.model_fit.output.table, zip, **fit_jobs()),
     output:
         table="results/model_traces.csv",
     params:
-        contract="model_traces",
-        rows=[len(traced_steps(SETTINGS.model.steps, SETTINGS.model.trace_thin))]
-        * len(SETTINGS.model.fit_jobs()),
+        k=fit_jobs()["k"],
+        thin=SETTINGS.model.trace_thin,
     log:
         "logs/model_traces_table.log",
     threads: 1
@@ -100,4 +104,4 @@ rule model_traces_table:
         mem_mb=1000,
         runtime=5,
     script:
-        "../scripts/concat_tables.py"
+        "../scripts/concat_traces.py"

@@ -1,24 +1,23 @@
-# The sigmoid belief network on binarised 8x8 digits (pmcgrad.study.sbn_study): one job per
-# k x estimator x seed records training curves and held-out bounds; results/sbn.csv joins them.
+# The sigmoid belief network (pmcgrad.study.sbn_study) on binarised 8x8 digits and on images
+# drawn from a known SBN: one job per data set x k x estimator x seed records training curves
+# and held-out bounds against wall time; results/sbn.csv joins them.
 
 
 rule sbn:
     """One SBN fit: its checkpoint rows (CSV) and the report's image grid (npz)."""
-    wildcard_constraints:
-        seed=r"[0-9]+",
     output:
-        table="results/sbn/k{k}/{estimator}/s{seed}.csv",
-        images="results/sbn/k{k}/{estimator}/s{seed}.npz",
+        table="results/sbn/{dataset}/k{k}/{estimator}/s{seed}.csv",
+        images="results/sbn/{dataset}/k{k}/{estimator}/s{seed}.npz",
     params:
         settings=SETTINGS.sbn,
     log:
-        "logs/sbn/k{k}/{estimator}/s{seed}.log",
+        "logs/sbn/{dataset}/k{k}/{estimator}/s{seed}.log",
     benchmark:
-        "results/benchmarks/sbn/k{k}/{estimator}/s{seed}.tsv"
+        "results/benchmarks/sbn/{dataset}/k{k}/{estimator}/s{seed}.tsv"
     threads: 1
     resources:
         mem_mb=3000,
-        runtime=60,
+        runtime=240,
     script:
         "../scripts/sbn.py"
 

@@ -38,7 +38,8 @@ __all__ = [
 #: Every input a chapter may declare: a table (one CSV, by its contract) or a list of files.
 INPUT_KINDS: dict[str, str] = {
     "gradient": "table", "chain": "table", "optimisation": "table", "model": "table",
-    "model_traces": "table", "runtimes": "table", "sbn": "table",
+    "model_traces": "table", "runtimes": "table", "sbn": "table", "scale": "table",
+    "categorical": "table",
     "sbn_images": "files",  # results/sbn/.../s{seed}.npz: the SBN image grids
     "models": "files",  # results/models/**.nc: the saved DataTrees that model.csv names
     "benchmarks": "files",  # Snakemake benchmark files (TSV), one per heavy job
@@ -61,6 +62,8 @@ class ReportInputs:
     model_traces: pd.DataFrame | None = None
     runtimes: pd.DataFrame | None = None
     sbn: pd.DataFrame | None = None
+    scale: pd.DataFrame | None = None
+    categorical: pd.DataFrame | None = None
     sbn_images: list[Path] = field(default_factory=list)
     models: list[Path] = field(default_factory=list)
     job_times: pd.DataFrame | None = None  # from the benchmark files, one row per job

@@ -54,6 +54,13 @@ _COLOURS = {
     "arm": "#2ca02c",
     "disarm": "#d62728",
     "mcmc": "#444444",
+    # The categorical estimators take the colour of the Bernoulli one they reduce to at K = 2.
+    "categorical_exact": "#000000",
+    "categorical_reinforce": "#1f77b4",
+    "categorical_reinforce_loo": "#17becf",
+    "race_score": "#8c564b",
+    "race_ar": "#ff7f0e",
+    "arsm": "#2ca02c",
 }
 _MARKERS = {
     "exact": "*",
@@ -69,6 +76,12 @@ _MARKERS = {
     "arm": "h",
     "disarm": "o",
     "mcmc": "d",
+    "categorical_exact": "*",
+    "categorical_reinforce": "o",
+    "categorical_reinforce_loo": "s",
+    "race_score": "v",
+    "race_ar": "D",
+    "arsm": "h",
 }
 # A user's own estimator gets a colour from its name, the same on every figure.
 _FALLBACK = plt.get_cmap("tab20").colors

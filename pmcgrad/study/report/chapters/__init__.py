@@ -3,6 +3,7 @@ a ``render_*`` (HTML and figures only) and a ``CHAPTER`` that declares the input
 
 from pmcgrad.study.report.chapters import (
     bias,
+    categorical,
     chain,
     estimators,
     model,
@@ -11,12 +12,13 @@ from pmcgrad.study.report.chapters import (
     question,
     reproducibility,
     sbn,
+    scale,
     variance,
 )
 
 __all__ = ["CHAPTERS"]
 
 CHAPTERS = tuple(module.CHAPTER for module in (
-    question, estimators, bias, variance, chain, optimisation, model, sbn, performance,
-    reproducibility,
+    question, estimators, bias, variance, chain, categorical, optimisation, model, scale, sbn,
+    performance, reproducibility,
 ))

@@ -1,4 +1,4 @@
-"""The ArviZ part of chapter 7: the saved DataTrees of one design, MCMC's and a few fits'.
+"""The ArviZ part of chapter 8: the saved DataTrees of one design, MCMC's and a few fits'.
 
 It shows what the inclusion probabilities cannot: the continuous parameters. A forest plot
 and posterior densities set the fits beside MCMC, and ``az.summary`` tabulates each. The trees
@@ -56,6 +56,8 @@ def summarise_trees(fits: pd.DataFrame) -> TreesSummary | None:
     design = available[(available["k"] == k) & (available["design_seed"] == seed)]
     rank = {name: i for i, name in enumerate(FOREST_PREFERENCE)}
     candidates = design[~design["method"].isin([MCMC, EXACT_POSTERIOR])].copy()
+    if "seed" in candidates.columns and len(candidates):  # one fit per method: the first seed
+        candidates = candidates[candidates["seed"] == candidates["seed"].iloc[0]]
     candidates["rank"] = candidates["method"].map(lambda m: rank.get(m, len(rank)))
     chosen = candidates.sort_values(["rank", "family"]).head(MAX_FOREST_FITS)
     raw = {}

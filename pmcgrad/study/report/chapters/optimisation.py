@@ -1,4 +1,4 @@
-"""Chapter 6, optimisation: the toy objective E[sum (b_i - t)^2] minimised over the logits
+"""Chapter 7, optimisation: the toy objective E[sum (b_i - t)^2] minimised over the logits
 with each estimator, against steps and against wall time.
 
 It shows whether lower variance turns into faster optimisation, the question the REBAR /
@@ -134,5 +134,5 @@ def _build(inputs: ReportInputs) -> Section:
     return render_optimisation(summarise_optimisation(inputs.optimisation))
 
 
-CHAPTER = Chapter("optimisation", "6. Optimisation", needs=("optimisation",), build=_build,
+CHAPTER = Chapter("optimisation", "7. Optimisation", needs=("optimisation",), build=_build,
                   requires=("optimisation", "optimisation runs", "results/optimisation.csv"))

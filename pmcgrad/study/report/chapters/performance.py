@@ -1,4 +1,4 @@
-"""Chapter 9, performance: the benchmark suite's ratios (``make bench``) and where the study's
+"""Chapter 11, performance: the benchmark suite's ratios (``make bench``) and where the study's
 own wall time went.
 
 It shows what pmcgrad costs against the references the suite times it with (a ratio of 1 is
@@ -83,7 +83,7 @@ def benchmark_rows(runtimes: pd.DataFrame | None, suite: pd.DataFrame | None) ->
 
 def summarise_performance(runtimes: pd.DataFrame | None, suite: pd.DataFrame | None,
                           times: pd.DataFrame | None) -> PerformanceSummary:
-    """The measurements chapter 9 shows."""
+    """The measurements chapter 11 shows."""
     jobs, source = job_times(times, runtimes)
     others = None
     if runtimes is not None:
@@ -122,7 +122,7 @@ def render_performance(summary: PerformanceSummary) -> Section:
         section.add_figure(Figure(
             key="job_times", png=_job_times_figure(times), alt="Wall time of each job",
             caption=caption(f"one dot per job, by rule (from {escape(summary.times_source)}); "
-                            "the per-rule totals are in section 10.", run),
+                            "the per-rule totals are in section 12.", run),
         ))
     if summary.others is not None and len(summary.others):
         section.add("<h3>Other measurements</h3>",
@@ -242,5 +242,5 @@ def _build(inputs: ReportInputs) -> Section:
                                                     inputs.job_times))
 
 
-CHAPTER = Chapter("performance", "9. Performance",
+CHAPTER = Chapter("performance", "11. Performance",
                   needs=("runtimes", "benchmarks", "benchmark_suite"), build=_build)

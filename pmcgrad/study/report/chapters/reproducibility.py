@@ -1,4 +1,4 @@
-"""Chapter 10, reproducibility: what produced this page, so that it can be produced again.
+"""Chapter 12, reproducibility: what produced this page, so that it can be produced again.
 
 It records the package versions, the date and git commit, the command, every seed (from the
 config and from the tables), the config itself, each input file with its checksum, and each
@@ -28,7 +28,7 @@ _SEED_COLUMNS = (("gradient", "seed"), ("chain", "seed"), ("optimisation", "seed
 
 @dataclass(frozen=True)
 class ReproducibilitySummary:
-    """Everything chapter 10 lists."""
+    """Everything chapter 12 lists."""
 
     provenance: dict  # versions, date, commit, command
     seeds: pd.DataFrame  # where, seeds
@@ -139,6 +139,6 @@ def _build(inputs: ReportInputs) -> Section:
     return render_reproducibility(summarise_reproducibility(inputs))
 
 
-CHAPTER = Chapter("reproducibility", "10. Reproducibility",
+CHAPTER = Chapter("reproducibility", "12. Reproducibility",
                   needs=("gradient", "chain", "optimisation", "model", "model_traces", "sbn",
                          "runtimes", "benchmarks"), build=_build)
