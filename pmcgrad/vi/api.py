@@ -182,8 +182,8 @@ def fit(
         fitter = get_fitter(model, options, optimizer=optimizer,
                             on_compile=lambda: progress.update(compiling, visible=True))
         progress.remove_task(compiling)
-        schedule = initial_schedule(convergence, has_bits=fitter.latents is not None,
-                                    has_reals=fitter.family is not None)
+        schedule = initial_schedule(convergence, conditional=fitter.latents is not None and (
+            fitter.family is not None and fitter.family.conditional))
         state = fitter.init(seed, start, schedule)
         return _run(fitter, state, n, run_options, progress)
 
