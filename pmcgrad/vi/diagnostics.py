@@ -274,7 +274,9 @@ class FitDiagnostics:
         if self.available:
             per_start = ("" if self.n_starts == 1 else " (starts: " + ", ".join(
                 f"{k:.2f}" for k in self.pareto_k_starts) + ")")
-            rows.append(("PSIS k-hat", f"{self.pareto_k:.2f}: {self.khat_verdict} "
+            shown = (f"{self.pareto_k:.2f}" if self.pareto_k != -np.inf else
+                     "-inf (the largest weights are all equal: bounded)")
+            rows.append(("PSIS k-hat", f"{shown}: {self.khat_verdict} "
                          f"(threshold {PARETO_K_THRESHOLD}){per_start}"))
             source = ("q" if self.n_starts == 1 else f"the mixture of the {self.n_starts} "
                       "starts")
@@ -323,7 +325,8 @@ class FitDiagnostics:
 
     def __str__(self) -> str:
         width = max(len(what) for what, _ in self.lines())
-        head = (f"pmcgrad fit diagnostics ({self.draws} draws per start, {self.n_starts} "
+        drawn = f"{self.draws} draws per start, " if self.available else ""
+        head = (f"pmcgrad fit diagnostics ({drawn}{self.n_starts} "
                 f"start{'s' if self.n_starts > 1 else ''}, reported start {self.best_start})")
         body = [f"  {what:<{width}}  {finding}" for what, finding in self.lines()]
         tail = ["Warnings:"] + [f"  - {m}" for m in self.messages] if self.messages else [
@@ -338,8 +341,9 @@ class FitDiagnostics:
         items = "".join(f"<li>{html.escape(m)}</li>" for m in self.messages)
         warned = (f"<p><b>Warnings</b></p><ul>{items}</ul>" if items
                   else "<p>No warnings.</p>")
-        return (f"<div><p><b>pmcgrad fit diagnostics</b> ({self.draws} draws per start, "
-                f"{self.n_starts} start(s))</p><table>{rows}</table>{warned}</div>")
+        drawn = f"{self.draws} draws per start, " if self.available else ""
+        return (f"<div><p><b>pmcgrad fit diagnostics</b> ({drawn}{self.n_starts} start(s))"
+                f"</p><table>{rows}</table>{warned}</div>")
 
 
 def _describe_starts(starts: StartComparison, elbos: np.ndarray) -> str:

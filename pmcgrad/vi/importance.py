@@ -182,23 +182,22 @@ def draw_proposal(fitter, params: Mapping[str, np.ndarray], draws: int,
     bits = np.empty((draws, starts, structure.n_bits), dtype="int8")
     reals = np.empty((draws, starts, structure.n_reals))
     log_p, log_q = np.empty((draws, starts)), np.empty((draws, starts, starts))
-    for rows, (uniform_bits, eps) in noise_batches(rng, draws, probs, structure.n_reals,
-                                                   batch_size(fitter, starts)):
+    for rows, (uniform_bits, eps) in noise_batches(rng, draws, starts, probs,
+                                                   structure.n_reals, batch_size(fitter, starts)):
         theta, log_p[rows], log_q[rows] = function(*values, uniform_bits, eps)
         bits[rows], reals[rows] = uniform_bits, theta
     return ProposalDraws(bits=bits, reals=reals, log_p=log_p, log_q=log_q)
 
 
-def noise_batches(rng: np.random.Generator, draws: int, probs: np.ndarray | None,
-                  n_reals: int, batch: int):
+def noise_batches(rng: np.random.Generator, draws: int, starts: int,
+                  probs: np.ndarray | None, n_reals: int, batch: int):
     """Bits ``(b, M, K)`` (float 0/1, from ``probs (M, K)``; ``K = 0`` without) and standard
-    normal noise ``(b, M, D)`` in batches of ``b <= batch`` draws: ``(slice, (bits, eps))``.
+    normal noise ``(b, M, D)`` for ``M = starts`` in batches of ``b <= batch`` draws:
+    ``(slice, (bits, eps))``.
 
     Each batch draws its bits, then its noise, so the numbers depend on ``batch``:
     ``FitResult.sample`` and the importance draws use :func:`batch_size` alike."""
-    starts, n_bits = (1, 0) if probs is None else np.shape(probs)
-    if probs is None and n_reals == 0:
-        return
+    n_bits = 0 if probs is None else np.shape(probs)[1]
     for lo in range(0, draws, batch):
         size = min(batch, draws - lo)
         bits = (np.zeros((size, starts, 0)) if probs is None
@@ -242,7 +241,9 @@ def _densities_function(fitter, starts: int):
         inputs = {name: pt.tensor(name=name, dtype="float64",
                                   shape=(starts, *fitter.param_vars[name].type.shape[1:]))
                   for name in names}
-        bits, eps = pt.tensor3("bits"), pt.tensor3("eps")
+        # Static start and latent sizes: the log joint's graph broadcasts along them.
+        bits = pt.tensor("bits", dtype="float64", shape=(None, starts, structure.n_bits))
+        eps = pt.tensor("eps", dtype="float64", shape=(None, starts, structure.n_reals))
         draws = bits.shape[0]
         given = bits if family is not None and family.conditional else None
         log_q = 0.0

@@ -335,7 +335,7 @@ class FitResult:
                  if structure.n_bits else None)
         bits = np.zeros((draws, structure.n_bits), dtype="int64")
         reals = np.zeros((draws, structure.n_reals))
-        for rows, (drawn, eps) in noise_batches(rng, draws, probs, structure.n_reals,
+        for rows, (drawn, eps) in noise_batches(rng, draws, 1, probs, structure.n_reals,
                                                 batch_size(fitter, 1)):
             bits[rows] = drawn[:, 0]
             if fitter.family is not None:

@@ -12,6 +12,7 @@ import warnings
 
 import arviz as az
 import numpy as np
+import pymc as pm
 import pytest
 from scipy import stats
 
@@ -267,6 +268,20 @@ def test_fit_ends_with_diagnostics_and_sample_carries_sample_stats(small):
     np.testing.assert_allclose(plain["beta"], posterior["beta"].values[0])
 
 
+def test_a_fit_is_never_lost_to_its_diagnostics(small, monkeypatch):
+    """Should the diagnostics fail, the fit comes back without them, and a warning says why."""
+    _, model, _, _ = small
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no log density today")
+
+    monkeypatch.setattr("pmcgrad.vi.api.diagnose", broken)
+    with model, pytest.warns(FitWarning, match="diagnostics failed.*no log density today"):
+        result = pmcgrad.fit(100, n_starts=2, random_seed=1, progressbar=False,
+                             convergence=False)
+    assert result.diagnostics is None and result.steps == 100
+
+
 def test_the_gradient_mean_behind_the_snr_is_saved_with_the_state(small, tmp_path):
     _, _, result, _ = small
     result.state.save(tmp_path / "state.npz")
@@ -312,6 +327,31 @@ def test_diagnostics_can_be_turned_off_and_computed_later(small):
         warnings.simplefilter("error", FitWarning)
         later = quiet.diagnose(draws=500, random_seed=0)
     assert later.draws == 500 and later.pareto_k_starts.shape == (2,)
+
+
+def test_models_with_only_bits_or_only_continuous_latents():
+    """Without continuous latents, q is Bernoulli alone (four configurations here: the largest
+    weights tie, k-hat is -inf and the weights bounded); without bits, q is the Gaussian alone
+    and the corrected means are on the model's scale."""
+    with pm.Model():
+        z = pm.Bernoulli("z", p=0.5, shape=2)
+        pm.Normal("y", mu=3.0 * z, sigma=1.0, observed=[3.0, 0.0])
+        bits_only = pmcgrad.fit(300, random_seed=2, progressbar=False, diagnostics=500)
+    found = bits_only.diagnostics
+    assert found is not None and found.pareto_k == -np.inf and found.corrected_reliable
+    assert "-inf (the largest weights are all equal" in str(found)
+    assert bits_only.inclusion_probabilities_corrected["z"].shape == (2,)
+    y = np.random.default_rng(0).normal(1.5, 1.0, size=30)
+    with pm.Model():
+        mu = pm.Normal("mu", 0, 10)
+        pm.Normal("y", mu, pm.HalfNormal("s", 2), observed=y)
+        reals_only = pmcgrad.fit(300, n_starts=2, random_seed=0, progressbar=False,
+                                 diagnostics=500)
+    found = reals_only.diagnostics
+    assert found is not None and found.pareto_k_starts.shape == (2,)
+    assert found.inclusion_probabilities_corrected is None and found.starts is not None
+    assert float(reals_only.mean_corrected["s"]) > 0
+    assert "lp" in reals_only.sample(100, random_seed=0, importance=True).sample_stats
 
 
 # --- against the exact posterior (slow)
