@@ -268,6 +268,22 @@ class FitDiagnostics:
         """No warning: k-hat at most 0.7, the starts agree, and the fit converged."""
         return not self.messages
 
+    def to_dict(self) -> dict[str, float | int | bool | str]:
+        """The scalar findings, for a row of a tidy table (a study's, say): k-hats, the
+        corrected answers' effective sample size, ELBO and error, ``log p(x)``, whether the
+        starts agree, how many probabilities collapsed, convergence, and the warning count."""
+        return {
+            "pareto_k": float(self.pareto_k),
+            "pareto_k_corrected": float(self.pareto_k_corrected),
+            "importance_ess": float(self.importance_ess),
+            "elbo": float(self.elbo), "elbo_se": float(self.elbo_se),
+            "log_evidence": float(self.log_evidence),
+            "starts_agree": True if self.starts is None else self.starts.agree,
+            "n_collapsed": len(self.collapsed), "converged": bool(self.converged),
+            "stop_reason": self.stop_reason, "draws": int(self.draws),
+            "n_warnings": len(self.messages),
+        }
+
     def lines(self) -> list[tuple[str, str]]:
         """``(what, finding)`` rows, the content of ``str()`` and the HTML table."""
         rows = []

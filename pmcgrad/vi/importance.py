@@ -231,13 +231,14 @@ def _densities_function(fitter, starts: int):
     are inputs, so it serves ``state.answer`` (all starts) or one start's slice (``M = 1``)."""
     structure = fitter.structure
     has_bits = fitter.logits is not None
-    # A family of its own, with `starts` copies of each parameter: the fitter's has exactly
-    # n_starts, fixed in its shared variables' static shapes.
-    family = (None if fitter.family is None
-              else make_family(fitter.options.family, structure, starts))
-    names = (["logits"] if has_bits else []) + ([] if family is None else list(family.params))
+    names = (["logits"] if has_bits else []) + (
+        [] if fitter.family is None else list(fitter.family.params))
 
     def build():
+        # A family of its own, with `starts` copies of each parameter: the fitter's has
+        # exactly n_starts, fixed in its shared variables' static shapes.
+        family = (None if fitter.family is None
+                  else make_family(fitter.options.family, structure, starts))
         inputs = {name: pt.tensor(name=name, dtype="float64",
                                   shape=(starts, *fitter.param_vars[name].type.shape[1:]))
                   for name in names}

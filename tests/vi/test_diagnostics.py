@@ -186,6 +186,8 @@ def test_report_reads_out_every_check():
         assert phrase in text, phrase
     assert "<table>" in report._repr_html_() and "k-hat says no" in report._repr_html_()
     assert not report.ok and report.corrected_reliable
+    row = report.to_dict()
+    assert row["pareto_k"] == 0.85 and row["starts_agree"] is False and row["n_warnings"] == 1
 
 
 def test_minibatched_fit_says_what_is_unavailable_before_drawing():
