@@ -116,7 +116,7 @@ def fit(
     diagnostics
         Check the fit when it ends, as ``pm.sample`` checks its chains
         (:mod:`pmcgrad.vi.diagnostics`): ``True`` (default) with 10000 draws per start from
-        the fitted q (fewer for a large model: about a second's work), an int for another
+        the fitted q (fewer for a large model), an int for another
         number of draws per start (at least 100), ``False`` not at all. The report is
         ``result.diagnostics``; what it finds wrong (a PSIS k-hat above 0.7, starts that
         disagree, a fit stopped at ``n`` without converging) is also issued as a

@@ -57,7 +57,7 @@ DEFAULT_DRAWS = 10_000
 #: PSIS fits a tail of ``min(N / 5, 3 sqrt(N))`` draws; fewer than this leave too few.
 MIN_DRAWS = 100
 # The default's budget, in numbers a batch of draws touches (draws x (latents +
-# observations) x starts): about a second of work, whatever the model's size.
+# observations) x starts); the 200-image digits SBN (3200 latents) gets 7854 draws, ~3 s.
 _DEFAULT_BUDGET = 1 << 27
 
 # Elements per intermediate array of one compiled call (about 32 MiB of float64): the log
