@@ -68,8 +68,10 @@ def pmcgrad_time_to_accuracy(spike_slab, reference, max_steps=30_000) -> tuple[f
 
     with spike_slab_model(spike_slab):
         start = time.perf_counter()
+        # No diagnostics, as pm.sample below runs without its convergence checks.
         result = pmcgrad.fit(max_steps, estimator="disarm", family="bit_conditioned",
-                             random_seed=1, progressbar=False, callbacks=[check])
+                             random_seed=1, progressbar=False, callbacks=[check],
+                             diagnostics=False)
         seconds = time.perf_counter() - start
     error = np.abs(result.inclusion_probabilities["z"].values - reference).max()
     print(f"  pmcgrad.fit: stopped at step {reached.get('step', max_steps)}")
@@ -101,7 +103,7 @@ def warm_up(spike_slab) -> None:
     Numba's disk cache rather than one of them paying for the first compilation."""
     with spike_slab_model(spike_slab):
         pmcgrad.fit(1, estimator="disarm", family="bit_conditioned", progressbar=False,
-                    final_samples=10)
+                    final_samples=10, diagnostics=False)
         pm.sample(draws=10, tune=10, chains=1, cores=1, progressbar=False,
                   compute_convergence_checks=False)
 

@@ -62,6 +62,7 @@ def test_fit_example_prints_what_the_readme_says():
     lines = result.stdout.splitlines()
     assert lines[0].startswith("converged ")
     assert lines[1].split() == quoted.group(1).split()
+    assert lines[2] == "True"  # its k-hat is below 0.7, as the README says
 
 
 def test_readme_has_the_expected_examples():

@@ -136,13 +136,15 @@ def close_window(state: FitState, convergence: Convergence, shift_weight=None) -
     recent = (*state.recent_averages, frozen_arrays(average))[-convergence.lookback:]
     if event in ("explore", "settle"):
         recent = (frozen_arrays(average),)  # compare within one phase only
-    gradient_variance = state.gradient_variance
+    gradient_variance, gradient_mean = state.gradient_variance, state.gradient_mean
     if window.gradient_sum is not None:
-        mean = window.gradient_sum / window.steps
-        gradient_variance = np.maximum(window.gradient_sum_sq / window.steps - mean**2, 0.0)
+        gradient_mean = window.gradient_sum / window.steps
+        gradient_variance = np.maximum(window.gradient_sum_sq / window.steps - gradient_mean**2,
+                                       0.0)
     return state.replace(
         schedule=schedule, average=average, windows=(*state.windows, summary),
         recent_averages=recent, gradient_variance=gradient_variance,
+        gradient_mean=gradient_mean,
         window=WindowSums(losses=np.zeros((0, state.history.shape[1]))),
     )
 
