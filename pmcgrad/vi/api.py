@@ -18,6 +18,7 @@ from pmcgrad.estimators import Estimator, get_estimator, get_noise
 from pmcgrad.ops import DEFAULT_EXACT_LIMIT
 from pmcgrad.vi.convergence import Convergence, initial_schedule
 from pmcgrad.vi.family import FAMILIES
+from pmcgrad.vi.feasibility import analyse_feasibility, feasible_start
 from pmcgrad.vi.fitter import FitOptions, get_fitter, optimizer_key
 from pmcgrad.vi.loop import progress_bar, run
 from pmcgrad.vi.model import analyse_model
@@ -121,7 +122,9 @@ def fit(
     UnsupportedLatentError
         A free discrete variable that is neither Bernoulli nor supported otherwise.
     pymc.exceptions.SamplingError
-        The model's log density is not finite at its initial point.
+        The model's log density is not finite at its initial point;
+        :class:`~pmcgrad.vi.feasibility.InfeasibleModelError` (a subclass) when no
+        factorised ``q`` avoids a log density of -inf (naming the latents and the terms).
     NonFiniteError, DivergenceError
         A non-finite or diverging loss; ``error.result`` holds the last good state.
     FitInterrupted
@@ -157,7 +160,10 @@ def fit(
     (seed,) = streams.spawn_seeds(random_seed, 1)  # checks it; draws once from a Generator
     structure = analyse_model(model, local_dim)
     _check_start(start, model)
-    model.check_start_vals(model.initial_point())
+    # Bits the model fixes (hard zeros, p in {0, 1}) are constants; the start check takes
+    # the bits at a possible state, as a Bernoulli's initial value may be an impossible one.
+    feasibility = analyse_feasibility(structure)
+    model.check_start_vals(feasible_start(structure, feasibility))
     if minibatch_size is not None:
         _check_minibatch(structure, minibatch_size, family)
 
@@ -175,7 +181,8 @@ def fit(
         compiling = progress.add_task("Compiling the ELBO (first fit of this model)",
                                       total=None, loss="", visible=False)
         fitter = get_fitter(model, options, optimizer=optimizer,
-                            on_compile=lambda: progress.update(compiling, visible=True))
+                            on_compile=lambda: progress.update(compiling, visible=True),
+                            fixed=feasibility.fixed)
         progress.remove_task(compiling)
         schedule = initial_schedule(convergence, has_bits=fitter.logits is not None,
                                     has_reals=fitter.family is not None)

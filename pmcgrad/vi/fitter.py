@@ -30,7 +30,7 @@ from pmcgrad import streams
 from pmcgrad.estimators import Estimator, get_estimator
 from pmcgrad.ops import function as compile_with_streams
 from pmcgrad.vi.family import GaussianFamily, make_family, pairing
-from pmcgrad.vi.model import ModelStructure, analyse_model
+from pmcgrad.vi.model import FixedBits, ModelStructure, analyse_model
 from pmcgrad.vi.objective import build_elbo
 from pmcgrad.vi.state import FitState, Schedule, WindowSums
 
@@ -182,7 +182,10 @@ class Fitter:
         inclusion probability (``None`` unless the family is bit-conditioned and paired)."""
         if self.family is None or not self.family.conditional or self._partners is None:
             return None
-        logits = np.asarray(params["logits"])[:, self._partners]
+        logits = np.asarray(params["logits"])
+        if self.structure.fixed is not None:
+            logits = self.structure.fixed.pin_logits(logits)
+        logits = logits[:, self._partners]
         return np.where(self._partners_paired, 1 / (1 + np.exp(-logits)), 0.0)
 
     def final_elbo_draws(self, state: FitState, steps: int) -> np.ndarray:
@@ -264,17 +267,20 @@ class Fitter:
 
 
 def get_fitter(model: pm.Model, options: FitOptions, *, optimizer: Callable | None,
-               on_compile: Callable[[], None] | None = None) -> Fitter:
+               on_compile: Callable[[], None] | None = None,
+               fixed: FixedBits | None = None) -> Fitter:
     """The cached fitter of ``model`` for ``options``, built (and ``on_compile()`` called
-    first) when there is none."""
+    first) when there is none. ``fixed``: the bits the model fixes
+    (:func:`pmcgrad.vi.feasibility.analyse_feasibility`); they are constants of the graph,
+    so a fitter built for other fixed bits (the data changed) is rebuilt."""
     per_model = _CACHE.setdefault(model, OrderedDict())
     fitter = per_model.get(options)
-    if fitter is not None:
+    if fitter is not None and fitter.structure.fixed == fixed:
         per_model.move_to_end(options)
         return fitter
     if on_compile is not None:
         on_compile()
-    fitter = _build(model, options, optimizer)
+    fitter = _build(model, options, optimizer, fixed)
     per_model[options] = fitter
     while len(per_model) > _PER_MODEL:
         per_model.popitem(last=False)
@@ -299,9 +305,10 @@ def optimizer_key(optimizer: Callable | None) -> tuple:
     return ("object", id(optimizer))
 
 
-def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None) -> Fitter:
+def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None,
+           fixed: FixedBits | None = None) -> Fitter:
     started = time.perf_counter()
-    structure = analyse_model(model, options.local_dim)
+    structure = dataclasses.replace(analyse_model(model, options.local_dim), fixed=fixed)
     estimator = get_estimator(options.estimator)
     starts = options.n_starts
     stream_vars = {name: streams.shared_stream(0, name=f"pmcgrad_{name}_stream")

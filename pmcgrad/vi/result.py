@@ -127,9 +127,14 @@ class FitResult:
 
     @property
     def logit_values(self) -> np.ndarray:
-        """The Bernoulli logits of every start, ``(M, K)``."""
+        """The Bernoulli logits of every start, ``(M, K)``; a bit the model fixes
+        (``structure.fixed``: a hard zero, or p in {0, 1}) has logit -inf or +inf."""
         answer = self.state.answer
-        return np.asarray(answer["logits"]) if "logits" in answer else np.zeros((1, 0))
+        if "logits" not in answer:
+            return np.zeros((1, 0))
+        fixed = self.structure.fixed
+        logits = np.asarray(answer["logits"])
+        return logits if fixed is None else fixed.pin_logits(logits)
 
     @property
     def inclusion_probabilities(self) -> dict[str, xr.DataArray]:
