@@ -18,7 +18,7 @@ from pmcgrad.estimators import Estimator, get_estimator, get_noise
 from pmcgrad.ops import DEFAULT_EXACT_LIMIT
 from pmcgrad.vi.convergence import Convergence, initial_schedule
 from pmcgrad.vi.family import FAMILIES
-from pmcgrad.vi.feasibility import analyse_feasibility, feasible_start
+from pmcgrad.vi.feasibility import analyse_feasibility, check_start
 from pmcgrad.vi.fitter import FitOptions, get_fitter, optimizer_key
 from pmcgrad.vi.loop import progress_bar, run
 from pmcgrad.vi.model import analyse_model
@@ -163,7 +163,7 @@ def fit(
     # Bits the model fixes (hard zeros, p in {0, 1}) are constants; the start check takes
     # the bits at a possible state, as a Bernoulli's initial value may be an impossible one.
     feasibility = analyse_feasibility(structure)
-    model.check_start_vals(feasible_start(structure, feasibility))
+    check_start(structure, feasibility)
     if minibatch_size is not None:
         _check_minibatch(structure, minibatch_size, family)
 

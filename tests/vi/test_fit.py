@@ -220,3 +220,83 @@ def test_non_finite_loss_stops_with_history_kept():
     assert np.all(np.isfinite(result.hist))
     assert np.isfinite(result.state.params["mean"]).all()
     assert f"at step {result.hist.shape[0]}" in str(info.value)
+
+
+# --- pm.fit's habits (issue 15): start values, names, plain draws, the compiling status
+def test_start_gives_initial_values_on_the_models_scale(fitted, small_data):
+    """start= sets start 0: Gaussian means at the given values (unconstrained), logits at the
+    given inclusion probabilities (0 and 1 read as 0.05 and 0.95); n_starts keeps its name."""
+    model, _ = fitted
+    beta = np.array([0.5, -1.0, 2.0, 0.0])
+    with model:
+        result = pmcgrad.fit(0, estimator="disarm", n_starts=3, random_seed=1,
+                             progressbar=False, convergence=False,
+                             start={"beta": beta, "z": [0.3, 1, 0, 0.5]})
+    np.testing.assert_allclose(result.state.params["mean"][0], beta)
+    np.testing.assert_allclose(result.state.params["logits"][0],
+                               np.log([0.3 / 0.7, 0.95 / 0.05, 0.05 / 0.95, 1.0]))
+    with model, pytest.raises(ValueError, match=r"start\['b'\]: 'b' is not a free variable"):
+        pmcgrad.fit(0, progressbar=False, start={"b": 1.0})
+
+
+def test_mean_and_std_are_keyed_by_model_names_on_the_models_scale(fitted):
+    """result.mean / result.std use the model's names (sigma, not sigma_log__): Bernoulli
+    variables give their inclusion probabilities, the others Monte Carlo moments."""
+    _, result = fitted
+    assert set(result.mean) == set(result.std) == {"z", "beta"}
+    np.testing.assert_array_equal(result.mean["z"], result.inclusion_probabilities["z"])
+    draws = result.sample(4000, random_seed=20261128).posterior["beta"]
+    np.testing.assert_allclose(result.mean["beta"], draws.mean(("chain", "draw")))
+    np.testing.assert_allclose(result.std["beta"], draws.std(("chain", "draw")))
+    with pm.Model():
+        sigma = pm.HalfNormal("sigma", 1.0)
+        pm.Normal("y", 0.0, sigma, observed=[0.5, -1.0, 2.0])
+        fit = pmcgrad.fit(300, random_seed=2, progressbar=False)
+    assert set(fit.mean) == {"sigma"} and set(fit.mean_unconstrained) == {"sigma_log__"}
+    assert float(fit.mean["sigma"]) > 0
+
+
+def test_sample_without_inferencedata_returns_a_dict_of_arrays(fitted):
+    """return_inferencedata=False: {name: (draws, *shape)} with deterministics, no chain."""
+    _, result = fitted
+    draws = result.sample(50, random_seed=3, return_inferencedata=False)
+    assert isinstance(draws, dict) and set(draws) == {"z", "beta", "effect"}
+    assert draws["z"].shape == (50, 4) and draws["z"].dtype == np.int64
+    np.testing.assert_array_equal(draws["effect"], draws["z"] * draws["beta"])
+    tree = result.sample(50, random_seed=3)
+    np.testing.assert_array_equal(tree.posterior["beta"].values[0], draws["beta"])
+
+
+def test_progress_bar_shows_compiling_while_the_fitter_is_built(small_data, monkeypatch):
+    """A first fit of a model shows a "Compiling" task while the fitter is built; a second
+    fit of the same model compiles nothing and shows none."""
+    from pmcgrad.vi import api
+
+    shown = []
+
+    class Recording:
+        def __init__(self, progress):
+            self.progress = progress
+
+        def __enter__(self):
+            self.inner = self.progress.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.progress.__exit__(*exc)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def update(self, task, **fields):
+            if fields.get("visible"):
+                shown.append(next(t.description for t in self.inner.tasks if t.id == task))
+            return self.inner.update(task, **fields)
+
+    original = api.progress_bar
+    monkeypatch.setattr(api, "progress_bar", lambda enabled: Recording(original(enabled)))
+    with spike_slab_model(small_data):
+        pmcgrad.fit(20, random_seed=6, progressbar=True, samples=4)
+        assert len(shown) == 1 and shown[0].startswith("Compiling")
+        pmcgrad.fit(20, random_seed=7, progressbar=True, samples=4)
+    assert len(shown) == 1
