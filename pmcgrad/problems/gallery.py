@@ -100,8 +100,10 @@ def diabetes_data() -> tuple[NDArray, NDArray, list[str]]:
 
 
 def exact_inclusion_unknown_sigma(X: NDArray, y: NDArray, *, prior: float, slab_sd: float,
-                                  sigma_scale: float, grid: int = 400) -> NDArray:
-    """Posterior inclusion probabilities of ``z_j ~ Bernoulli(prior)``,
+                                  sigma_scale: float, grid: int = 400
+                                  ) -> tuple[NDArray, float]:
+    """Posterior inclusion probabilities and the log evidence ``log p(y)`` of
+    ``z_j ~ Bernoulli(prior)``,
     ``beta_j ~ Normal(0, slab_sd)``, ``sigma ~ HalfNormal(sigma_scale)``,
     ``y ~ Normal(X (z * beta), sigma)``, by enumerating all ``2^k`` z.
 
@@ -133,8 +135,10 @@ def exact_inclusion_unknown_sigma(X: NDArray, y: NDArray, *, prior: float, slab_
             logdet = np.linalg.slogdet(a)[1]
             quad = (b * np.linalg.solve(a, b)).sum((1, 2)) * slab_sd**2 / sigma2**2
             log_like += -0.5 * logdet + 0.5 * quad
-        integrand = log_like + log_prior_sigma
+        # The HalfNormal's normalising constant, so that log_weights sum to log p(y).
+        integrand = log_like + log_prior_sigma + 0.5 * np.log(2 / np.pi) - np.log(sigma_scale)
         log_weights[index] = (logsumexp(integrand) + np.log(log_sigma[1] - log_sigma[0])
                               + size * np.log(prior) + (k - size) * np.log1p(-prior))
-    weights = np.exp(log_weights - logsumexp(log_weights))
-    return weights @ configs
+    log_evidence = float(logsumexp(log_weights))
+    weights = np.exp(log_weights - log_evidence)
+    return weights @ configs, log_evidence

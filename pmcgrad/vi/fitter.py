@@ -23,6 +23,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from pymc.initial_point import make_initial_point_fn
+from pytensor.compile.mode import Mode
 from pytensor.graph.replace import graph_replace
 from pytensor.scan.utils import until
 
@@ -34,13 +35,18 @@ from pmcgrad.vi.model import FixedBits, ModelStructure, analyse_model
 from pmcgrad.vi.objective import build_elbo
 from pmcgrad.vi.state import FitState, Schedule, WindowSums
 
-__all__ = ["BlockResult", "FitOptions", "Fitter", "get_fitter"]
+__all__ = ["HELPER_MODE", "BlockResult", "FitOptions", "Fitter", "get_fitter"]
 
 # Adam with a shorter memory of squared gradients than PyMC's default (0.999): once the fit
 # scores log p - log q, the gradients shrink by orders of magnitude near the optimum, and a
 # long memory of the early, large ones would freeze the last steps.
 DEFAULT_LEARNING_RATE = 0.05
 DEFAULT_BETA2 = 0.99
+
+# The helpers that run once per result on a batch of draws (sampling, constraining,
+# deterministics) evaluate a handful of vectorised operations: NumPy does them in
+# milliseconds, where a Numba compilation of each cost 1-3 s of a first fit's result.mean.
+HELPER_MODE = Mode(linker="py", optimizer="fast_compile")
 
 # Fitters kept per model (the least recently used go first): each holds compiled functions.
 _PER_MODEL = 4
@@ -244,7 +250,8 @@ class Fitter:
         eps, bits = pt.tensor3("eps"), pt.tensor3("bits")
         theta = self.family.draw(eps, bits if self.family.conditional else None)
         inputs, theta = self.as_inputs(theta, self.family.params)
-        return pytensor.function([*inputs, eps, bits], theta, on_unused_input="ignore")
+        return pytensor.function([*inputs, eps, bits], theta, on_unused_input="ignore",
+                                 mode=HELPER_MODE)
 
     # --- initial values
     def _start_reals(self, start: Mapping | None) -> np.ndarray:

@@ -24,7 +24,7 @@ from pymc.backends.arviz import (
 from pymc.pytensorf import replace_vars_in_graphs
 from pytensor.graph.replace import graph_replace, vectorize_graph
 
-from pmcgrad.vi.fitter import Fitter
+from pmcgrad.vi.fitter import HELPER_MODE, Fitter
 from pmcgrad.vi.model import ModelStructure
 from pmcgrad.vi.state import FitState
 
@@ -313,7 +313,7 @@ def _constrain_function(model: pm.Model):
     outputs = replace_vars_in_graphs(outputs, dict(zip(model.free_RVs, outputs, strict=True)))
     batched = {v: pt.tensor(shape=(None, *v.type.shape), dtype=v.dtype) for v in inputs}
     return pm.compile(list(batched.values()), vectorize_graph(outputs, replace=batched),
-                      on_unused_input="ignore", random_seed=False)
+                      on_unused_input="ignore", random_seed=False, mode=HELPER_MODE)
 
 
 def _deterministics_function(model: pm.Model):
@@ -321,7 +321,8 @@ def _deterministics_function(model: pm.Model):
                for rv in model.free_RVs}
     outputs = vectorize_graph(graph_replace(list(model.deterministics), {}, strict=False),
                               replace=batched)
-    return pytensor.function(list(batched.values()), outputs, on_unused_input="ignore")
+    return pytensor.function(list(batched.values()), outputs, on_unused_input="ignore",
+                             mode=HELPER_MODE)
 
 
 def _check_count(value, name: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import arviz as az
 import matplotlib
 import numpy as np
@@ -300,3 +302,35 @@ def test_progress_bar_shows_compiling_while_the_fitter_is_built(small_data, monk
         assert len(shown) == 1 and shown[0].startswith("Compiling")
         pmcgrad.fit(20, random_seed=7, progressbar=True, samples=4)
     assert len(shown) == 1
+
+
+def test_a_diverging_loss_raises_and_keeps_the_last_good_state(caplog):
+    """Plain SGD with a step past the stability limit: every step overshoots the data's mean
+    by 10% more than the last, so the loss grows geometrically. The fit raises
+    DivergenceError naming what moved most; error.result holds the state before the block
+    that diverged (finite, and below the loss it rose to). on_divergence="warn" logs the
+    message and returns that state instead."""
+    rng = np.random.default_rng(11)
+    y = rng.normal(2.0, 1.0, size=50)
+    with pm.Model():
+        z = pm.Bernoulli("z", p=0.5)
+        mu = pm.Normal("mu", 0.0, 10.0)
+        pm.Normal("y", mu=mu + z, sigma=1.0, observed=y)
+        # d loss / d mean = 50 (mean - ybar): a step of 0.042 multiplies the error by -1.1.
+        options = dict(optimizer=pm.sgd(learning_rate=0.042), random_seed=12,
+                       progressbar=False, convergence=False, callback_every=10)
+        with pytest.raises(pmcgrad.vi.DivergenceError) as info:
+            pmcgrad.fit(2000, **options)
+        with caplog.at_level("WARNING", logger="pmcgrad.vi"):
+            warned = pmcgrad.fit(2000, on_divergence="warn", **options)
+    message = str(info.value)
+    found = re.search(r"the loss diverged between steps (\d+) and (\d+): it rose to (\S+) "
+                      r"from a best of (\S+)\. The parameter that moved most was the \w+ of "
+                      r"'\w+'", message)
+    assert found, message
+    stop, rose_to = int(found.group(1)), float(found.group(3))
+    result = info.value.result
+    assert result.stop_reason == "diverged" and result.steps == stop and 0 < stop < 2000
+    assert np.all(np.isfinite(result.hist)) and result.hist.max() < rose_to
+    assert warned.stop_reason == "diverged" and warned.steps == stop
+    assert "the loss diverged" in caplog.text
