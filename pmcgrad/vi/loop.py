@@ -76,13 +76,16 @@ def run(fitter: Fitter, state: FitState, n: int, *, convergence: Convergence,
                        convergence.window - state.window.steps,
                        callback_every - state.step % callback_every)
             new_state, block = fitter.step(state, size)
-            if not block.finite:
+            loss = new_state.history[state.step :].sum(axis=1)
+            reference = _reference_loss(loss, best)
+            # A loss that ran away and then overflowed diverged first: say so, and keep the
+            # state from before the block rather than the last finite, runaway one.
+            if not block.finite and not _diverged(loss, reference):
                 raise _attach(NonFiniteError(_non_finite_message(new_state, block.losses,
                                                                  fitter)),
                               make_result(new_state, "non-finite"))
-            loss = new_state.history[state.step :].sum(axis=1)
-            if _diverged(loss, best):
-                message = _divergence_message(state, new_state, fitter, best, loss)
+            if _diverged(loss, reference):
+                message = _divergence_message(state, new_state, fitter, reference, loss)
                 if on_divergence == "raise":
                     raise _attach(DivergenceError(message), make_result(state, "diverged"))
                 logger.warning(message)
@@ -188,6 +191,16 @@ def _best_loss(state: FitState) -> float:
     if state.history.shape[0] == 0:
         return float("inf")
     return float(np.min(state.history.sum(axis=1)))
+
+
+def _reference_loss(loss: np.ndarray, best: float) -> float:
+    """The best loss a block is compared with: the best before it, or better, within the
+    block's own first nine tenths. Without the block's own part a first block had no
+    reference at all, so a fit that diverged inside it (a mixture's loss went from 481 to
+    1e13 and back to 1e5 within its first 100 steps) was caught one block later, and its
+    "last good state" was the broken one."""
+    head = loss[: loss.size - max(1, loss.size // 10)]
+    return min(best, float(np.min(head))) if head.size else best
 
 
 def _diverged(loss: np.ndarray, best: float) -> bool:

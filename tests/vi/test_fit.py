@@ -304,12 +304,14 @@ def test_progress_bar_shows_compiling_while_the_fitter_is_built(small_data, monk
     assert len(shown) == 1
 
 
-def test_a_diverging_loss_raises_and_keeps_the_last_good_state(caplog):
+@pytest.mark.parametrize("block", [10, 100])
+def test_a_diverging_loss_raises_and_keeps_the_last_good_state(caplog, block):
     """Plain SGD with a step past the stability limit: every step overshoots the data's mean
-    by 10% more than the last, so the loss grows geometrically. The fit raises
+    by 10% more than the last, so the loss grows geometrically (x1.21 a step). The fit raises
     DivergenceError naming what moved most; error.result holds the state before the block
-    that diverged (finite, and below the loss it rose to). on_divergence="warn" logs the
-    message and returns that state instead."""
+    that diverged (finite, and below the loss it rose to). With blocks of 100 steps it
+    diverges inside the first block, which is caught there: the last good state is the
+    start. on_divergence="warn" logs the message and returns that state instead."""
     rng = np.random.default_rng(11)
     y = rng.normal(2.0, 1.0, size=50)
     with pm.Model():
@@ -318,7 +320,7 @@ def test_a_diverging_loss_raises_and_keeps_the_last_good_state(caplog):
         pm.Normal("y", mu=mu + z, sigma=1.0, observed=y)
         # d loss / d mean = 50 (mean - ybar): a step of 0.042 multiplies the error by -1.1.
         options = dict(optimizer=pm.sgd(learning_rate=0.042), random_seed=12,
-                       progressbar=False, convergence=False, callback_every=10)
+                       progressbar=False, convergence=False, callback_every=block)
         with pytest.raises(pmcgrad.vi.DivergenceError) as info:
             pmcgrad.fit(2000, **options)
         with caplog.at_level("WARNING", logger="pmcgrad.vi"):
@@ -330,7 +332,8 @@ def test_a_diverging_loss_raises_and_keeps_the_last_good_state(caplog):
     assert found, message
     stop, rose_to = int(found.group(1)), float(found.group(3))
     result = info.value.result
-    assert result.stop_reason == "diverged" and result.steps == stop and 0 < stop < 2000
-    assert np.all(np.isfinite(result.hist)) and result.hist.max() < rose_to
+    assert result.stop_reason == "diverged" and result.steps == stop and stop < 2000
+    assert stop == 0 if block == 100 else stop > 0
+    assert np.all(np.isfinite(result.hist)) and np.all(result.hist < rose_to)
     assert warned.stop_reason == "diverged" and warned.steps == stop
     assert "the loss diverged" in caplog.text
