@@ -22,6 +22,7 @@ from pmcgrad.ops import DEFAULT_EXACT_LIMIT
 from pmcgrad.vi.convergence import Convergence, initial_schedule
 from pmcgrad.vi.diagnostics import FitWarning, check_draws, diagnose, warn
 from pmcgrad.vi.family import FAMILIES
+from pmcgrad.vi.feasibility import analyse_feasibility, check_start
 from pmcgrad.vi.fitter import FitOptions, get_fitter, optimizer_key
 from pmcgrad.vi.loop import progress_bar, run
 from pmcgrad.vi.model import analyse_model
@@ -138,7 +139,9 @@ def fit(
     UnsupportedLatentError
         A free discrete variable that is neither Bernoulli nor supported otherwise.
     pymc.exceptions.SamplingError
-        The model's log density is not finite at its initial point.
+        The model's log density is not finite at its initial point;
+        :class:`~pmcgrad.vi.feasibility.InfeasibleModelError` (a subclass) when no
+        factorised ``q`` avoids a log density of -inf (naming the latents and the terms).
     NonFiniteError, DivergenceError
         A non-finite or diverging loss; ``error.result`` holds the last good state.
     FitInterrupted
@@ -177,7 +180,10 @@ def fit(
     # before, the second the diagnostics' draws.
     seed, diagnostics_seed = streams.spawn_seeds(random_seed, 2)
     _check_start(start, model)
-    model.check_start_vals(model.initial_point())
+    # Bits the model fixes (hard zeros, p in {0, 1}) are constants; the start check takes
+    # the bits at a possible state, as a Bernoulli's initial value may be an impossible one.
+    feasibility = analyse_feasibility(structure)
+    check_start(structure, feasibility)
     if minibatch_size is not None:
         _check_minibatch(structure, minibatch_size, family)
 
@@ -196,7 +202,8 @@ def fit(
         compiling = progress.add_task("Compiling the ELBO (first fit of this model)",
                                       total=None, loss="", visible=False)
         fitter = get_fitter(model, options, optimizer=optimizer,
-                            on_compile=lambda: progress.update(compiling, visible=True))
+                            on_compile=lambda: progress.update(compiling, visible=True),
+                            fixed=feasibility.fixed)
         progress.remove_task(compiling)
         schedule = initial_schedule(convergence, conditional=fitter.latents is not None and (
             fitter.family is not None and fitter.family.conditional))

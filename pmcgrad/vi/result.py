@@ -32,7 +32,7 @@ from pytensor.graph.replace import graph_replace, vectorize_graph
 
 from pmcgrad.vi.diagnostics import FitDiagnostics, FitWarning
 from pmcgrad.vi.diagnostics import diagnose as compute_diagnostics
-from pmcgrad.vi.fitter import Fitter
+from pmcgrad.vi.fitter import HELPER_MODE, Fitter
 from pmcgrad.vi.importance import (
     PARETO_K_THRESHOLD,
     ImportanceSample,
@@ -148,9 +148,14 @@ class FitResult:
 
     @property
     def logit_values(self) -> np.ndarray:
-        """The Bernoulli logits of every start, ``(M, K)``."""
+        """The Bernoulli logits of every start, ``(M, K)``; a bit the model fixes
+        (``structure.fixed``: a hard zero, or p in {0, 1}) has logit -inf or +inf."""
         answer = self.state.answer
-        return np.asarray(answer["logits"]) if "logits" in answer else np.zeros((1, 0))
+        if "logits" not in answer:
+            return np.zeros((1, 0))
+        fixed = self.structure.fixed
+        logits = np.asarray(answer["logits"])
+        return logits if fixed is None else fixed.pin_logits(logits)
 
     @property
     def inclusion_probabilities(self) -> dict[str, xr.DataArray]:
@@ -534,7 +539,7 @@ def _constrain_function(model: pm.Model):
     outputs = replace_vars_in_graphs(outputs, dict(zip(model.free_RVs, outputs, strict=True)))
     batched = {v: pt.tensor(shape=(None, *v.type.shape), dtype=v.dtype) for v in inputs}
     return pm.compile(list(batched.values()), vectorize_graph(outputs, replace=batched),
-                      on_unused_input="ignore", random_seed=False)
+                      on_unused_input="ignore", random_seed=False, mode=HELPER_MODE)
 
 
 def _deterministics_function(model: pm.Model):
@@ -542,7 +547,8 @@ def _deterministics_function(model: pm.Model):
                for rv in model.free_RVs}
     outputs = vectorize_graph(graph_replace(list(model.deterministics), {}, strict=False),
                               replace=batched)
-    return pytensor.function(list(batched.values()), outputs, on_unused_input="ignore")
+    return pytensor.function(list(batched.values()), outputs, on_unused_input="ignore",
+                             mode=HELPER_MODE)
 
 
 def _check_count(value, name: str) -> int:
