@@ -21,12 +21,13 @@ from pmcgrad.ops import (
     gradient_samples,
 )
 from pmcgrad.streams import shared_rng, spawn_seeds
-from pmcgrad.vi import FitResult, fit
+from pmcgrad.vi import FitResult, FitWarning, fit
 
 __all__ = [
     "DEFAULT_EXACT_LIMIT",
     "Estimator",
     "FitResult",
+    "FitWarning",
     "GradientSamples",
     "NoiseDistribution",
     "compile",

@@ -50,6 +50,21 @@ def test_readme_example_runs_as_printed(name):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
+def test_fit_example_prints_what_the_readme_says():
+    """The fit example converges and prints the inclusion probabilities the README quotes."""
+    quoted = re.search(r"inclusion probabilities\s+`(\[[^`]*\])`", README)
+    assert quoted is not None
+    result = subprocess.run(
+        [sys.executable, "-c", _examples()["fit"]], cwd=ROOT, capture_output=True, text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("converged ")
+    assert lines[1].split() == quoted.group(1).split()
+    assert lines[2] == "True"  # its k-hat is below 0.7, as the README says
+
+
 def test_readme_has_the_expected_examples():
     """The first example (expectation) and the extension example are marked for testing."""
     assert {"first", "extend", "fit"} <= set(_examples())

@@ -89,10 +89,13 @@ def train_sbn(data: SbnDataset, k: int, estimator: str, seed: int, settings: Sbn
     heldout_seconds = 0.0
     start = time.perf_counter()
     with sigmoid_belief_network(train, k):
+        # No diagnostics: importance sampling over every image's codes at once says nothing
+        # the held-out bound does not, and would cost each checkpoint a pass over the data.
         result = pmcgrad.fit(0, estimator=estimator, samples=settings.samples,
                              random_seed=job_seed_int(seed, "sbn_fit", data.name, k,
                                                       estimator),
-                             progressbar=False, convergence=False, **minibatch)
+                             progressbar=False, convergence=False, diagnostics=False,
+                             **minibatch)
     for lo, hi in itertools.pairwise(bounds):
         result = result.refine(int(hi - lo), progressbar=False)
         seconds = time.perf_counter() - start - heldout_seconds

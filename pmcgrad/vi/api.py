@@ -6,7 +6,9 @@ value and what is supported.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
@@ -18,7 +20,9 @@ from pmcgrad.estimators import Estimator, estimator_names, get_estimator, get_no
 from pmcgrad.estimators.support import BERNOULLI, CATEGORICAL
 from pmcgrad.ops import DEFAULT_EXACT_LIMIT
 from pmcgrad.vi.convergence import Convergence, initial_schedule
+from pmcgrad.vi.diagnostics import FitWarning, check_draws, diagnose, warn
 from pmcgrad.vi.family import FAMILIES
+from pmcgrad.vi.feasibility import analyse_feasibility, check_start
 from pmcgrad.vi.fitter import FitOptions, get_fitter, optimizer_key
 from pmcgrad.vi.loop import progress_bar, run
 from pmcgrad.vi.model import analyse_model
@@ -53,6 +57,7 @@ def fit(
     blas_threads: int | None = 1,
     on_divergence: str = "raise",
     compile_kwargs: Mapping | None = None,
+    diagnostics: bool | int = True,
 ) -> FitResult:
     """Fit a variational approximation to ``model`` (from the context when omitted).
 
@@ -114,6 +119,14 @@ def fit(
     compile_kwargs
         ``{"mode": "JAX"}`` (or ``"NUMBA"``, the default, or ``"CVM"``) compiles the fit for
         that backend, as ``pm.sample``'s ``compile_kwargs``.
+    diagnostics
+        Check the fit when it ends, as ``pm.sample`` checks its chains
+        (:mod:`pmcgrad.vi.diagnostics`): ``True`` (default) with 10000 draws per start from
+        the fitted q (fewer for a large model), an int for another
+        number of draws per start (at least 100), ``False`` not at all. The report is
+        ``result.diagnostics``; what it finds wrong (a PSIS k-hat above 0.7, starts that
+        disagree, a fit stopped at ``n`` without converging) is also issued as a
+        :class:`~pmcgrad.vi.diagnostics.FitWarning`.
 
     Returns
     -------
@@ -126,7 +139,9 @@ def fit(
     UnsupportedLatentError
         A free discrete variable that is neither Bernoulli nor supported otherwise.
     pymc.exceptions.SamplingError
-        The model's log density is not finite at its initial point.
+        The model's log density is not finite at its initial point;
+        :class:`~pmcgrad.vi.feasibility.InfeasibleModelError` (a subclass) when no
+        factorised ``q`` avoids a log density of -inf (naming the latents and the terms).
     NonFiniteError, DivergenceError
         A non-finite or diverging loss; ``error.result`` holds the last good state.
     FitInterrupted
@@ -160,9 +175,15 @@ def fit(
             f"pm.adam(learning_rate=0.01), got {optimizer!r}"
         )
     mode = _check_compile_kwargs(compile_kwargs)
-    (seed,) = streams.spawn_seeds(random_seed, 1)  # checks it; draws once from a Generator
+    diagnostic_draws = _check_diagnostics(diagnostics)
+    # Checks the seed and draws once from a Generator; the first child seeds the fit as
+    # before, the second the diagnostics' draws.
+    seed, diagnostics_seed = streams.spawn_seeds(random_seed, 2)
     _check_start(start, model)
-    model.check_start_vals(model.initial_point())
+    # Bits the model fixes (hard zeros, p in {0, 1}) are constants; the start check takes
+    # the bits at a possible state, as a Bernoulli's initial value may be an impossible one.
+    feasibility = analyse_feasibility(structure)
+    check_start(structure, feasibility)
     if minibatch_size is not None:
         _check_minibatch(structure, minibatch_size, family)
 
@@ -175,15 +196,17 @@ def fit(
     run_options = dict(progressbar=progressbar, callbacks=callbacks,
                        callback_every=callback_every, convergence=convergence,
                        final_samples=final_samples, blas_threads=blas_threads,
-                       on_divergence=on_divergence)
+                       on_divergence=on_divergence, diagnostics=diagnostic_draws,
+                       diagnostics_seed=diagnostics_seed)
     with progress_bar(progressbar) as progress:
         compiling = progress.add_task("Compiling the ELBO (first fit of this model)",
                                       total=None, loss="", visible=False)
         fitter = get_fitter(model, options, optimizer=optimizer,
-                            on_compile=lambda: progress.update(compiling, visible=True))
+                            on_compile=lambda: progress.update(compiling, visible=True),
+                            fixed=feasibility.fixed)
         progress.remove_task(compiling)
-        schedule = initial_schedule(convergence, has_bits=fitter.latents is not None,
-                                    has_reals=fitter.family is not None)
+        schedule = initial_schedule(convergence, conditional=fitter.latents is not None and (
+            fitter.family is not None and fitter.family.conditional))
         state = fitter.init(seed, start, schedule)
         return _run(fitter, state, n, run_options, progress)
 
@@ -197,6 +220,8 @@ def continue_fit(result: FitResult, n: int, **options) -> FitResult:
                         f"{sorted(result.run_options)}")
     run_options = {**result.run_options, **options}
     run_options["callbacks"] = _check_callbacks(run_options["callbacks"])
+    if "diagnostics" in options:
+        run_options["diagnostics"] = _check_diagnostics(options["diagnostics"])
     with progress_bar(run_options["progressbar"]) as progress:
         return _run(result.fitter, result.state, n, run_options, progress)
 
@@ -221,7 +246,24 @@ def _run(fitter, state, n, run_options, progress) -> FitResult:
         on_divergence=run_options["on_divergence"],
         blas_threads=run_options["blas_threads"], make_result=make_result, progress=progress,
     )
-    return make_result(state, reason, final=True)
+    return _with_diagnostics(make_result(state, reason, final=True), run_options)
+
+
+def _with_diagnostics(result: FitResult, run_options) -> FitResult:
+    """The result with its diagnostics, whose findings are warned about. A fit is never lost
+    to them: should they fail, the result comes back without, and a warning says why."""
+    draws = run_options.get("diagnostics", 0)
+    if draws == 0:  # None is the default number of draws
+        return result
+    try:
+        found = diagnose(result, draws, run_options.get("diagnostics_seed"))
+    except Exception as error:  # reported, and the fit is kept
+        warnings.warn(f"the fit's diagnostics failed ({type(error).__name__}: {error}); the "
+                      "result has none. fit(..., diagnostics=False) skips them",
+                      FitWarning, stacklevel=4)
+        return result
+    warn(found, stacklevel=4)
+    return dataclasses.replace(result, diagnostics=found)
 
 
 # --- argument checks
@@ -265,6 +307,19 @@ def _check_int(value, name: str, *, minimum: int) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def _check_diagnostics(diagnostics) -> int | None:
+    """``True`` -> ``None`` (the default number of draws), ``False`` -> 0 (off), an int ->
+    that many draws per start."""
+    if diagnostics is True or diagnostics is None:
+        return None
+    if diagnostics is False:
+        return 0
+    if not isinstance(diagnostics, int | np.integer):
+        raise TypeError(f"diagnostics must be True, False or a number of draws per start (an "
+                        f"int >= 100), got {diagnostics!r} ({type(diagnostics).__name__})")
+    return check_draws(diagnostics, "diagnostics")
 
 
 def _check_callbacks(callbacks) -> list:

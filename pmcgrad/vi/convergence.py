@@ -58,7 +58,7 @@ class Convergence:
     tolerance: float = 0.01
     z: float = 2.0
     min_halvings: int = 2
-    max_halvings: int = 4
+    max_halvings: int = 8
     lookback: int = 5
     enabled: bool = True
     warmup: bool = True
@@ -89,13 +89,14 @@ def summarise_window(losses: np.ndarray, change: float = float("inf")) -> Window
                          float(batches.std(ddof=1) / np.sqrt(_BATCHES)), change)
 
 
-def initial_schedule(settings: Convergence, *, has_bits: bool, has_reals: bool) -> Schedule:
-    """Where a new fit starts: a warm-up with the logits held still when there are both bits
-    and continuous variables (so the Gaussians fit before the logits move), else exploring;
-    while exploring, the logits stay within the bound."""
+def initial_schedule(settings: Convergence, *, conditional: bool) -> Schedule:
+    """Where a new fit starts: with a bit-conditioned family, a warm-up with the logits held
+    still, so that every branch ``q(theta | z_j)`` fits before the logits move (a branch that
+    starts too wide would drag its logit towards 0, and then it is rarely drawn and never
+    learns); else exploring. While exploring, the logits stay within the bound."""
     if not settings.enabled:
         return Schedule(phase="explore")
-    warmup = settings.warmup and has_bits and has_reals
+    warmup = settings.warmup and conditional
     return Schedule(phase="warmup" if warmup else "explore",
                     logit_scale=0.0 if warmup else 1.0,
                     logit_bound=settings.explore_logit_bound)

@@ -23,7 +23,14 @@ from pytensor.tensor.variable import TensorVariable
 
 from pmcgrad.vi.model import ModelStructure
 
-__all__ = ["FAMILIES", "GaussianFamily", "bernoulli_entropy", "make_family", "pairing"]
+__all__ = [
+    "FAMILIES",
+    "GaussianFamily",
+    "bernoulli_entropy",
+    "make_family",
+    "paired_blocks",
+    "pairing",
+]
 
 FAMILIES = ("meanfield", "fullrank", "bit_conditioned")
 
@@ -57,6 +64,10 @@ class GaussianFamily:
     # optimiser can move locations in these units (see pmcgrad.vi.convergence).
     location_scales: Callable[[], dict[str, TensorVariable]] = dict
     conditional: bool = False
+    # Conditional families: ``(log q(theta_d | z), H[q(theta_d | z)])`` per coordinate,
+    # ``(..., M, D)`` each, with constant parameters in ``log q``; the objective gives each
+    # coordinate's terms to the row of the bit it depends on (per-observation latents).
+    coordinate_terms: Callable | None = None
 
 
 def make_family(name: str, structure: ModelStructure, starts: int) -> GaussianFamily:
@@ -97,13 +108,31 @@ def pairing(structure: ModelStructure) -> np.ndarray | None:
     holds ``z_j``'s flat index; a continuous variable without a partner holds ``-1`` (it does
     not depend on the bits). ``None`` when no variable pairs at all: then every coordinate
     depends on every bit (the dense family).
+
+    With per-observation latents there is no dense family: a global parameter is not
+    conditioned on local bits (docs/math.md, "The bit-conditioned family with local
+    latents"). Its posterior moves by O(1/N) when one row's bit flips, and a dependence on
+    every row's bit would make each row's term depend on all rows, which the per-row
+    estimator cannot score; with N rows the dense shift also sums N bits into every mean and
+    log-scale, whose early gradient steps diverged on a mixture.
     """
     partner_of = np.full(structure.n_reals, -1)
+    for real, partner in paired_blocks(structure):
+        partner_of[real.start : real.stop] = np.arange(partner.start, partner.stop)
+    if structure.local is not None:
+        return partner_of
+    return partner_of if (partner_of >= 0).any() else None
+
+
+def paired_blocks(structure: ModelStructure) -> list[tuple]:
+    """``(real block, bit block)`` pairs of equal shape (each real block with the first
+    Bernoulli block of its shape)."""
+    pairs = []
     for real in structure.reals:
         partner = next((b for b in structure.bits if b.shape == real.shape), None)
         if partner is not None:
-            partner_of[real.start : real.stop] = np.arange(partner.start, partner.stop)
-    return partner_of if (partner_of >= 0).any() else None
+            pairs.append((real, partner))
+    return pairs
 
 
 def bernoulli_entropy(logits: TensorVariable) -> TensorVariable:
@@ -207,6 +236,10 @@ def _bit_conditioned(mean, structure: ModelStructure, starts: int, rho0: float
         entropy=lambda bits: _gaussian_entropy(scale(bits)),
         log_density=lambda theta, bits: _diagonal_log_density(
             theta, location(bits, fixed=True), scale(bits, fixed=True)),
+        coordinate_terms=lambda theta, bits: (
+            _diagonal_log_density(theta, location(bits, fixed=True), scale(bits, fixed=True),
+                                  total=False),
+            pt.log(scale(bits)) + _HALF_LOG_2PI_E),
         marginal_std=scale,
         initial_values=lambda m: {"mean": m, "rho": np.full_like(m, rho0),
                                   "mean_shift": np.zeros(shift_shape),
@@ -221,10 +254,12 @@ def _gaussian_entropy(scale: TensorVariable) -> TensorVariable:
     return pt.log(scale).sum(-1) + scale.shape[-1] * _HALF_LOG_2PI_E
 
 
-def _diagonal_log_density(theta, location, scale) -> TensorVariable:
-    """``log N(theta; location, diag(scale)^2)`` summed over the last axis."""
+def _diagonal_log_density(theta, location, scale, total: bool = True) -> TensorVariable:
+    """``log N(theta; location, diag(scale)^2)`` summed over the last axis (per coordinate
+    with ``total=False``)."""
     standard = (theta - location) / scale
-    return (-pt.log(scale) - 0.5 * standard**2 - _HALF_LOG_2PI).sum(-1)
+    terms = -pt.log(scale) - 0.5 * standard**2 - _HALF_LOG_2PI
+    return terms.sum(-1) if total else terms
 
 
 def _softplus_inverse(x: float) -> float:

@@ -22,6 +22,7 @@ import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from pymc.initial_point import make_initial_point_fn
+from pytensor.compile.mode import Mode
 from pytensor.graph.replace import graph_replace
 from pytensor.scan.utils import until
 
@@ -30,17 +31,22 @@ from pmcgrad.estimators import Estimator, get_estimator
 from pmcgrad.ops import function as compile_with_streams
 from pmcgrad.vi.family import GaussianFamily, make_family, pairing
 from pmcgrad.vi.latents import LatentFactors, make_latent_factors
-from pmcgrad.vi.model import ModelStructure, analyse_model
+from pmcgrad.vi.model import FixedBits, ModelStructure, analyse_model
 from pmcgrad.vi.objective import build_elbo
 from pmcgrad.vi.state import FitState, Schedule, WindowSums
 
-__all__ = ["BlockResult", "FitOptions", "Fitter", "get_fitter"]
+__all__ = ["HELPER_MODE", "BlockResult", "FitOptions", "Fitter", "get_fitter"]
 
 # Adam with a shorter memory of squared gradients than PyMC's default (0.999): once the fit
 # scores log p - log q, the gradients shrink by orders of magnitude near the optimum, and a
 # long memory of the early, large ones would freeze the last steps.
 DEFAULT_LEARNING_RATE = 0.05
 DEFAULT_BETA2 = 0.99
+
+# The helpers that run once per result on a batch of draws (sampling, constraining,
+# deterministics) evaluate a handful of vectorised operations: NumPy does them in
+# milliseconds, where a Numba compilation of each cost 1-3 s of a first fit's result.mean.
+HELPER_MODE = Mode(linker="py", optimizer="fast_compile")
 
 # Fitters kept per model (the least recently used go first): each holds compiled functions.
 # They live in an attribute of the model itself, so they go when the model goes: a fitter
@@ -195,7 +201,10 @@ class Fitter:
         inclusion probability (``None`` unless the family is bit-conditioned and paired)."""
         if self.family is None or not self.family.conditional or self._partners is None:
             return None
-        logits = np.asarray(params["logits"])[:, self._partners]
+        logits = np.asarray(params["logits"])
+        if self.structure.fixed is not None:
+            logits = self.structure.fixed.pin_logits(logits)
+        logits = logits[:, self._partners]
         return np.where(self._partners_paired, 1 / (1 + np.exp(-logits)), 0.0)
 
     def final_elbo_draws(self, state: FitState, steps: int) -> np.ndarray:
@@ -254,7 +263,8 @@ class Fitter:
         eps, bits = pt.tensor3("eps"), pt.tensor3("bits")
         theta = self.family.draw(eps, bits if self.family.conditional else None)
         inputs, theta = self.as_inputs(theta, self.family.params)
-        return pytensor.function([*inputs, eps, bits], theta, on_unused_input="ignore")
+        return pytensor.function([*inputs, eps, bits], theta, on_unused_input="ignore",
+                                 mode=HELPER_MODE)
 
     # --- initial values
     def _start_reals(self, start: Mapping | None) -> np.ndarray:
@@ -277,20 +287,23 @@ class Fitter:
 
 
 def get_fitter(model: pm.Model, options: FitOptions, *, optimizer: Callable | None,
-               on_compile: Callable[[], None] | None = None) -> Fitter:
+               on_compile: Callable[[], None] | None = None,
+               fixed: FixedBits | None = None) -> Fitter:
     """The cached fitter of ``model`` for ``options``, built (and ``on_compile()`` called
-    first) when there is none."""
+    first) when there is none. ``fixed``: the bits the model fixes
+    (:func:`pmcgrad.vi.feasibility.analyse_feasibility`); they are constants of the graph,
+    so a fitter built for other fixed bits (the data changed) is rebuilt."""
     per_model = getattr(model, _CACHE_ATTRIBUTE, None)
     if per_model is None:
         per_model = OrderedDict()
         setattr(model, _CACHE_ATTRIBUTE, per_model)
     fitter = per_model.get(options)
-    if fitter is not None:
+    if fitter is not None and fitter.structure.fixed == fixed:
         per_model.move_to_end(options)
         return fitter
     if on_compile is not None:
         on_compile()
-    fitter = _build(model, options, optimizer)
+    fitter = _build(model, options, optimizer, fixed)
     per_model[options] = fitter
     while len(per_model) > _PER_MODEL:
         per_model.popitem(last=False)
@@ -315,9 +328,10 @@ def optimizer_key(optimizer: Callable | None) -> tuple:
     return ("object", id(optimizer))
 
 
-def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None) -> Fitter:
+def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None,
+           fixed: FixedBits | None = None) -> Fitter:
     started = time.perf_counter()
-    structure = analyse_model(model, options.local_dim)
+    structure = dataclasses.replace(analyse_model(model, options.local_dim), fixed=fixed)
     estimator = get_estimator(options.estimator)
     starts = options.n_starts
     stream_vars = {name: streams.shared_stream(0, name=f"pmcgrad_{name}_stream")

@@ -32,7 +32,17 @@ from pmcgrad.estimators.support import (
 from pmcgrad.vi.family import bernoulli_entropy, bernoulli_log_density
 from pmcgrad.vi.model import ModelStructure
 
-__all__ = ["LatentFactors", "make_latent_factors"]
+__all__ = ["LatentFactors", "make_latent_factors", "pin_logits"]
+
+# A fixed bit's logit inside the graph: its draws are its value (sigmoid(50) is 1.0 in
+# float64), and its gradient is cut, so its stored parameter never moves.
+_PINNED_LOGIT = 50.0
+
+
+def pin_logits(logits: TensorVariable, free: TensorVariable, pinned: TensorVariable
+               ) -> TensorVariable:
+    """``logits`` with each fixed bit's logit at +-:data:`_PINNED_LOGIT` and no gradient."""
+    return pt.switch(free > 0, logits, (2 * pinned - 1) * _PINNED_LOGIT)
 
 
 @dataclass(frozen=True)
@@ -54,8 +64,8 @@ class LatentFactors:
 
     def estimate_logits(self, fixed: bool = False) -> TensorVariable:
         """The estimator's logits; ``fixed`` holds them constant (for ``log q~``)."""
-        params = {name: disconnected_grad(var) if fixed else var
-                  for name, var in self.params.items()}
+        params = self._pinned({name: disconnected_grad(var) if fixed else var
+                               for name, var in self.params.items()})
         if not self.categorical:
             return params["logits"]
         return self._full_logits(params)
@@ -73,12 +83,35 @@ class LatentFactors:
 
     def entropy(self) -> TensorVariable:
         """``H[q(z_j)]`` per latent, ``(M, L)``."""
+        params = self._pinned(self.params)
         if not self.categorical:
-            return bernoulli_entropy(self.params["logits"])
-        logits = self._full_logits(self.params)
+            return bernoulli_entropy(params["logits"])
+        logits = self._full_logits(params)
         p = categorical_probabilities(logits)
         log_p = categorical_log_probabilities(logits)
         return -pt.switch(p > 0, p * log_p, 0.0).sum(-1)
+
+    def fixed_constants(self) -> tuple[TensorVariable | None, TensorVariable | None]:
+        """``(free, pinned)`` constants ``(L,)``: 1 for a latent (0 where the model fixes the
+        bit) and the fixed value (0 elsewhere); ``(None, None)`` when every latent is free.
+        Only Bernoulli bits are ever fixed; categorical codes are always free."""
+        fixed = self.structure.fixed
+        if fixed is None:
+            return None, None
+        codes = self.structure.n_codes
+        free = np.concatenate([fixed.free, np.ones(codes)])
+        pinned = np.concatenate([fixed.value_vector, np.zeros(codes)])
+        return pt.constant(free), pt.constant(pinned)
+
+    def _pinned(self, params: dict) -> dict:
+        """``params`` with each fixed bit's logit pinned (its draws are its value, and its
+        parameter gets no gradient)."""
+        free, pinned = self.fixed_constants()
+        if free is None:
+            return params
+        n_bits = self.structure.n_bits
+        return params | {"logits": pin_logits(params["logits"], free[:n_bits],
+                                              pinned[:n_bits])}
 
     def bits(self, draws: TensorVariable) -> TensorVariable:
         """The Bernoulli bits of draws ``(..., L)`` as floats ``(..., n_bits)`` (what a

@@ -22,6 +22,7 @@ from rich.progress import Progress, TextColumn
 from threadpoolctl import threadpool_limits
 
 from pmcgrad.vi.convergence import Convergence, answer_change, next_schedule, summarise_window
+from pmcgrad.vi.feasibility import explain_non_finite
 from pmcgrad.vi.fitter import Fitter
 from pmcgrad.vi.state import FitState, WindowSums, frozen_arrays
 
@@ -83,7 +84,8 @@ def run(fitter: Fitter, state: FitState, n: int, *, convergence: Convergence,
                 # good state is one step earlier. States replay bit for bit, so replay to it.
                 last_good = _replay(fitter, previous_start, state, state.step + good - 1)
                 if not np.isfinite(losses[good]):
-                    raise _attach(NonFiniteError(_non_finite_message(last_good, block.losses)),
+                    raise _attach(NonFiniteError(_non_finite_message(last_good, block.losses,
+                                                                     fitter)),
                                   make_result(last_good, "non-finite"))
                 message = _divergence_message(last_good, new_state, fitter, best, losses)
                 if on_divergence == "raise":
@@ -136,13 +138,15 @@ def close_window(state: FitState, convergence: Convergence, shift_weight=None) -
     recent = (*state.recent_averages, frozen_arrays(average))[-convergence.lookback:]
     if event in ("explore", "settle"):
         recent = (frozen_arrays(average),)  # compare within one phase only
-    gradient_variance = state.gradient_variance
+    gradient_variance, gradient_mean = state.gradient_variance, state.gradient_mean
     if window.gradient_sum is not None:
-        mean = window.gradient_sum / window.steps
-        gradient_variance = np.maximum(window.gradient_sum_sq / window.steps - mean**2, 0.0)
+        gradient_mean = window.gradient_sum / window.steps
+        gradient_variance = np.maximum(window.gradient_sum_sq / window.steps - gradient_mean**2,
+                                       0.0)
     return state.replace(
         schedule=schedule, average=average, windows=(*state.windows, summary),
         recent_averages=recent, gradient_variance=gradient_variance,
+        gradient_mean=gradient_mean,
         window=WindowSums(losses=np.zeros((0, state.history.shape[1]))),
     )
 
@@ -250,16 +254,31 @@ def _describe(fitter: Fitter, name: str, index: tuple) -> str:
     return f"the {name} of {what!r} (start {index[0]})"
 
 
-def _non_finite_message(state: FitState, losses: np.ndarray) -> str:
+def _non_finite_message(state: FitState, losses: np.ndarray, fitter: Fitter | None = None
+                        ) -> str:
     finite_rows = np.flatnonzero(np.all(np.isfinite(state.history), axis=1))
     last = (f"the last finite loss was {state.history[finite_rows[-1]].tolist()} at step "
             f"{finite_rows[-1]}" if finite_rows.size else "no step had a finite loss")
-    return (
-        f"non-finite ELBO at step {state.step} (loss per start: {losses[-1].tolist()}; a loss "
-        f"or gradient was not finite); {last}. The step was not applied: the fit keeps its "
-        "last finite state (error.result). Check the model's log density at the current "
-        "values, or lower the learning rate"
-    )
+    head = (f"non-finite ELBO at step {state.step} (loss per start: {losses[-1].tolist()}; a "
+            f"loss or gradient was not finite); {last}. The step was not applied: the fit "
+            "keeps its last finite state (error.result). ")
+    cause = _infinite_term(fitter, state)
+    if cause is not None:  # a log-density term is -inf or NaN: name it, not the step size
+        return head + "Cause: " + cause
+    return head + ("Check the model's log density at the current values, or lower the "
+                   "learning rate")
+
+
+def _infinite_term(fitter: Fitter | None, state: FitState) -> str | None:
+    """The log-density term that is not finite under the approximation, in words (``None``
+    when draws show none, or the check itself fails: the error must still be raised)."""
+    if fitter is None:
+        return None
+    try:
+        return explain_non_finite(fitter, state)
+    except Exception:
+        logger.debug("could not evaluate the log-density terms", exc_info=True)
+        return None
 
 
 def _attach(error: BaseException, result) -> BaseException:

@@ -6,6 +6,7 @@ vector.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,14 +14,18 @@ import pymc as pm
 import pytensor.tensor as pt
 from pymc.backends.arviz import coords_and_dims_for_inferencedata
 from pymc.vartypes import discrete_types
+from pytensor.compile import SharedVariable
+from pytensor.graph.basic import Constant
 from pytensor.graph.replace import vectorize_graph
 from pytensor.tensor.random.basic import BernoulliRV, CategoricalRV
 from pytensor.tensor.variable import TensorVariable
 
 __all__ = [
     "Block",
+    "FixedBits",
     "LocalLayout",
     "ModelStructure",
+    "PlateWarning",
     "UnsupportedLatentError",
     "analyse_model",
 ]
@@ -28,6 +33,10 @@ __all__ = [
 
 class UnsupportedLatentError(ValueError):
     """A free random variable that pmcgrad's variational family cannot represent."""
+
+
+class PlateWarning(UserWarning):
+    """The model's shapes leave it unclear whether its Bernoulli latents are per-observation."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,54 @@ class LocalLayout:
         return bits_rows.reshape((*lead, -1))[..., inverse]
 
 
+@dataclass(frozen=True, eq=False)
+class FixedBits:
+    """Bits the model itself fixes: their other state has log density -inf whatever the
+    continuous values (a hard zero, or a Bernoulli with p exactly 0 or 1). They are constants,
+    not latents: the fit gives the other state zero mass (``pmcgrad.vi.feasibility``).
+
+    ``index (F,)`` are flat bit indices, ``values (F,)`` their values (0 or 1), ``reasons``
+    one line per latent variable saying how many of its bits are fixed and by which term.
+    """
+
+    n_bits: int
+    index: np.ndarray
+    values: np.ndarray
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def free(self) -> np.ndarray:
+        """``(K,)`` 1.0 where the bit is a latent, 0.0 where the model fixes it."""
+        free = np.ones(self.n_bits)
+        free[self.index] = 0.0
+        return free
+
+    @property
+    def value_vector(self) -> np.ndarray:
+        """``(K,)`` the fixed values where fixed, 0.0 elsewhere."""
+        values = np.zeros(self.n_bits)
+        values[self.index] = self.values
+        return values
+
+    def pin_logits(self, logits: np.ndarray) -> np.ndarray:
+        """``logits (..., K)`` with the fixed bits' logits at -inf or +inf (probability 0 or
+        1 exactly)."""
+        pinned = np.array(logits, dtype=float, copy=True)
+        pinned[..., self.index] = np.where(self.values == 1, np.inf, -np.inf)
+        return pinned
+
+    @property
+    def key(self) -> tuple:
+        """Hashable identity: two analyses fixing the same bits to the same values agree."""
+        return (self.n_bits, self.index.tobytes(), self.values.tobytes())
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FixedBits) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
 @dataclass(frozen=True)
 class ModelStructure:
     """A model's free variables: discrete latents (Bernoulli bits, then categorical codes) and
@@ -85,6 +142,7 @@ class ModelStructure:
     initial_reals: np.ndarray  # (D,) the model's initial point, unconstrained
     local: LocalLayout | None = None  # set when the latents are per-observation
     codes: tuple[Block, ...] = ()  # categorical free RVs, after the bits
+    fixed: FixedBits | None = None  # set when the model fixes some bits (hard zeros)
 
     @property
     def n_bits(self) -> int:
@@ -125,6 +183,18 @@ class ModelStructure:
         model has no such variables); returns ``(B,)``.
         """
         return vectorize_graph(self.model.logp(), replace=self._replace(bits, reals))
+
+    def log_density_terms(self, bits: TensorVariable | None, reals: TensorVariable | None
+                          ) -> list[TensorVariable]:
+        """The model's elementwise log-density terms for a batch, ``(B, ...)`` each, in the
+        order of :meth:`term_names` (free variables, observed variables, potentials)."""
+        terms = vectorize_graph(self.model.logp(sum=False), replace=self._replace(bits, reals))
+        return list(terms)
+
+    def term_names(self) -> list[str]:
+        """The name of each log-density term: its variable's (or potential's)."""
+        model = self.model
+        return [v.name for v in (*model.free_RVs, *model.observed_RVs, *model.potentials)]
 
     def log_density_rows(self, bits: TensorVariable, reals: TensorVariable | None
                          ) -> TensorVariable:
@@ -229,10 +299,14 @@ def analyse_model(model: pm.Model, local_dim: str | bool | None = None) -> Model
 def find_local_layout(structure: ModelStructure, local_dim: str | bool | None
                       ) -> LocalLayout | None:
     """The plate rule: latents are local to dim D when every discrete latent and at least one
-    observed variable have D as their first named dim (``dims=("obs", ...)``).
+    observed variable have D as their first named dim (``dims=("obs", ...)``), or, for
+    latents without dims, when every discrete latent's leading length equals an observed
+    variable's leading length (``shape=N`` with N observations; :func:`_plate_from_shapes`).
 
-    Then each row's bits are scored against that row's log-density terms only. Per-predictor
-    latents, or discrete latents without such a dim, stay global. Naming ``local_dim`` makes
+    Then each row's latents are scored against that row's log-density terms only.
+    Per-predictor latents, or discrete latents without such a dim, stay global; shapes that
+    leave it unclear give a :class:`PlateWarning` saying which ``dims`` decide it. Naming
+    ``local_dim`` makes
     the rule strict: a latent or shape that does not fit raises ``ValueError``.
     """
     if local_dim is False or not structure.latents:
@@ -244,7 +318,7 @@ def find_local_layout(structure: ModelStructure, local_dim: str | bool | None
     bit_dims = {first_dim[block.rv_name] for block in structure.latents}
     if local_dim is None:
         if len(bit_dims) != 1 or not bit_dims <= observed_dims:
-            return None
+            return _plate_from_shapes(structure, first_dim)
         (local_dim,) = bit_dims
     else:
         _check_named_local_dim(structure, local_dim, first_dim, observed_dims)
@@ -265,6 +339,90 @@ def find_local_layout(structure: ModelStructure, local_dim: str | bool | None
         [np.arange(b.start, b.stop).reshape(rows, -1) for b in structure.latents], axis=1
     )
     return LocalLayout(local_dim, row_index, tuple(local_terms))
+
+
+def _plate_from_shapes(structure: ModelStructure, first_dim: dict) -> LocalLayout | None:
+    """The plate rule for latents declared with ``shape=`` instead of ``dims``.
+
+    When no discrete latent has a named dim, all of them lead with the same length N, and an
+    observed variable leads with N too, the latents are local: row n of every variable that
+    leads with N (and has no other named first dim) is row n's term. Anything less clear keeps
+    the latents global (always unbiased, only noisier) and warns how ``dims`` would decide it.
+    """
+    model = structure.model
+    shapes = _shapes(structure)
+    leading = {name: (shape or (None,))[0] for name, shape in shapes.items()}
+    bit_names = [block.rv_name for block in structure.latents]
+    observed = [rv.name for rv in model.observed_RVs]
+    lengths = {leading[name] for name in bit_names}
+    matching = [name for name in observed if leading[name] in lengths - {None}]
+    named = [name for name in bit_names if first_dim[name] is not None]
+    if named:
+        # The latents' dims lead no observed variable: global, as the dims say. Warn only
+        # when an observed variable without dims has their length.
+        loose = [name for name in matching if first_dim[name] is None]
+        if loose:
+            _warn_plate(
+                f"discrete latent {named[0]!r} has dims ({first_dim[named[0]]!r}, ...) and the "
+                f"observed {loose[0]!r} has no dims but the same leading length "
+                f"{leading[loose[0]]}", named[0], loose[0])
+        return None
+    if len(lengths) != 1 or None in lengths:
+        if matching:
+            rows = leading[matching[0]]
+            odd = next(name for name in bit_names if leading[name] != rows)
+            warnings.warn(
+                f"some discrete latents lead with the {rows} rows of the observed "
+                f"{matching[0]!r}, but {odd!r} (shape {shapes[odd]}) does not: pmcgrad.fit "
+                "treats them all as global (unbiased, but noisier as the data grow). The "
+                "per-observation treatment needs every discrete latent to lead with the "
+                "observations' dim: give those latents and the data dims=('obs', ...), and "
+                f"make {odd!r} per-observation too or continuous; local_dim=False silences this",
+                PlateWarning, stacklevel=5)
+        return None
+    (rows,) = lengths
+    if not matching:
+        inner = [name for name in observed if rows in shapes[name][1:]]
+        if inner:
+            _warn_plate(f"the discrete latents lead with length {rows}, a later axis of the "
+                        f"observed {inner[0]!r} (shape {shapes[inner[0]]})", bit_names[0],
+                        inner[0])
+        return None
+    dim = first_dim[matching[0]] or f"{bit_names[0]}_dim_0"
+    free_and_observed = list(model.free_RVs) + list(model.observed_RVs)
+    local_terms = [position for position, rv in enumerate(free_and_observed)
+                   if leading[rv.name] == rows and first_dim[rv.name] in (None, dim)]
+    row_index = np.concatenate(
+        [np.arange(b.start, b.stop).reshape(rows, -1) for b in structure.latents], axis=1
+    )
+    return LocalLayout(dim, row_index, tuple(local_terms))
+
+
+def _shapes(structure: ModelStructure) -> dict[str, tuple[int, ...]]:
+    """Every free variable's shape (its value's) and every observed variable's data shape,
+    without compiling anything where the data are at hand."""
+    shapes = {block.rv_name: block.shape for block in (*structure.latents, *structure.reals)}
+    model = structure.model
+    for rv in model.observed_RVs:
+        data = model.rvs_to_values[rv]
+        if isinstance(data, Constant):
+            shapes[rv.name] = tuple(np.shape(data.data))
+        elif isinstance(data, SharedVariable):
+            shapes[rv.name] = tuple(np.shape(data.get_value(borrow=True)))
+        else:
+            shapes[rv.name] = tuple(int(n) for n in data.shape.eval())
+    return shapes
+
+
+def _warn_plate(what: str, latent: str, observed: str) -> None:
+    warnings.warn(
+        f"{what}: pmcgrad.fit cannot tell from the shapes whether the discrete latents are "
+        f"per-observation, so it treats them as global (unbiased, but noisier as the data "
+        f"grow). If {latent!r} has one row per row of {observed!r}, give both the same first "
+        f"dim, e.g. dims=('obs', ...) with coords={{'obs': ...}}; if not, give them different "
+        f"dims, or pass local_dim=False to silence this",
+        PlateWarning, stacklevel=6,
+    )
 
 
 def _check_named_local_dim(structure, local_dim, first_dim, observed_dims) -> None:

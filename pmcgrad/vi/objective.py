@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
 import pytensor.tensor as pt
 from pytensor.tensor.variable import TensorVariable
 
 from pmcgrad import streams
 from pmcgrad.estimators import Estimator
 from pmcgrad.ops import expectation
-from pmcgrad.vi.family import GaussianFamily
+from pmcgrad.vi.family import GaussianFamily, paired_blocks
 from pmcgrad.vi.latents import LatentFactors
 from pmcgrad.vi.model import ModelStructure
 
@@ -107,12 +108,20 @@ def build_elbo(
                                                     *logits.type.shape[2:]))
 
     estimate_logits = for_estimator(latents.estimate_logits())
+    # Latents the model fixes (hard zeros): a 0/1 mask and their values, (L,), in the
+    # estimator's layout; None when every latent is free.
+    free, pinned = latents.fixed_constants()
+    if free is not None:
+        chosen = None if rows is None else pt.constant(local.row_index)[rows]
+        free, pinned = _to_layout(free, local, chosen), _to_layout(pinned, local, chosen)
     # log q~(z): the logits enter f as constants (the estimator, not autodiff, differentiates
     # the distribution of the latents).
     fixed_logits = for_estimator(latents.estimate_logits(fixed=True))
 
     def f(bits):  # global [N, M, K] -> [N, M]; local [N, M, R|B, K_row] -> [N, M, R|B]
         n_eval = bits.shape[0]
+        if free is not None:  # the model sees its constants, whatever the estimator drew
+            bits = pt.switch(free > 0, bits, pinned.astype(bits.dtype))
         # [N, M, K]; a minibatch keeps its rows: [N, M, B, K_row]
         flat = bits if local is None or rows is not None else local.to_flat(bits)
         theta_terms = 0.0
@@ -130,10 +139,14 @@ def build_elbo(
                 lead = (n_eval, starts)
             given = latents.bits(flat) if family.conditional else None
             theta = pt.broadcast_to(family.draw(eps_n, given), (*lead, n_reals))
-            theta_terms = -c * family.log_density(theta, given)  # lead
-            if family.conditional:
-                theta_terms = theta_terms + (1 - c) * family.entropy(given)
-            theta_terms = pt.broadcast_to(theta_terms, lead)
+            if family.conditional and local is not None:
+                # Each coordinate's terms go to the row of the bit it depends on.
+                theta_terms = _conditional_terms_per_row(structure, family, theta, given, c)
+            else:
+                theta_terms = -c * family.log_density(theta, given)  # lead
+                if family.conditional:
+                    theta_terms = theta_terms + (1 - c) * family.entropy(given)
+                theta_terms = pt.broadcast_to(theta_terms, lead)
             theta = theta.reshape((-1, n_reals))
         flat_b = pt.broadcast_to(flat, (*lead, *bit_shape)).reshape((-1, *bit_shape))
         if local is None:
@@ -142,12 +155,18 @@ def build_elbo(
             per_row = (structure.log_density_rows(flat_b, theta) if rows is None
                        else structure.log_density_minibatch(flat_b, theta, rows))
             per_row = per_row.reshape((*lead, -1))
-            # Terms of the shared parameters go to each row in an equal share (as the global
-            # log-density terms do), so the rows still sum to the whole integrand.
-            values = per_row + pt.as_tensor_variable(theta_terms)[..., None] / local.rows
+            if eps is not None and family.conditional:
+                values = per_row + theta_terms  # already per row
+            else:
+                # Terms of the shared parameters go to each row in an equal share (as the
+                # global log-density terms do), so the rows still sum to the whole integrand.
+                values = per_row + pt.as_tensor_variable(theta_terms)[..., None] / local.rows
         if exact and eps is not None:
             values = values.mean(1)
-        return values - c * latents.log_density(bits, fixed_logits).sum(-1)
+        log_q = latents.log_density(bits, fixed_logits)
+        if free is not None:  # a constant is no part of q
+            log_q = log_q * free
+        return values - c * log_q.sum(-1)
 
     expected = expectation(
         f, estimate_logits, estimator, samples=samples, rng=bits_rng, noise=noise,
@@ -157,5 +176,36 @@ def build_elbo(
         # A minibatch of B rows stands for all R: scale its sum by R / B (unbiased).
         scale = 1.0 if rows is None else local.rows / minibatch
         expected = expected.sum(-1) * scale
-    elbo = expected + (1 - c) * latents.entropy().sum(-1) + unconditional_entropy
+    entropy = latents.entropy()
+    if free is not None:
+        entropy = entropy * latents.fixed_constants()[0]
+    elbo = expected + (1 - c) * entropy.sum(-1) + unconditional_entropy
     return ElboGraph(elbo, -elbo.sum())
+
+
+def _conditional_terms_per_row(structure: ModelStructure, family: GaussianFamily, theta,
+                               bits, c) -> TensorVariable:
+    """``-c log q(theta | z) + (1 - c) H[q(theta | z)]`` per row of the local dim, ``lead +
+    (R,)``: a coordinate paired with a bit goes to that bit's row, so each row's integrand
+    depends on its own bits alone (what the per-row estimator needs); the unpaired ones (the
+    global parameters, not conditioned on local bits) are shared out equally."""
+    log_q, entropy = family.coordinate_terms(theta, bits)  # lead + (D,)
+    terms = -c * log_q + (1 - c) * entropy
+    local = structure.local
+    per_bit = pt.zeros((*terms.shape[:-1], structure.n_latents))
+    paired = np.zeros(structure.n_reals, dtype=bool)
+    for real, partner in paired_blocks(structure):
+        per_bit = pt.inc_subtensor(per_bit[..., partner.start : partner.stop],
+                                   terms[..., real.start : real.stop])
+        paired[real.start : real.stop] = True
+    shared = terms[..., np.flatnonzero(~paired)].sum(-1) if (~paired).any() else 0.0
+    return per_bit[..., local.row_index].sum(-1) + pt.as_tensor_variable(shared)[..., None] / (
+        local.rows)
+
+
+def _to_layout(flat: TensorVariable, local, chosen) -> TensorVariable:
+    """``flat [..., K]`` in the estimator's layout: as is without local latents, else one
+    batch row per observation, ``[..., R, K_row]`` (or the minibatch's ``chosen`` rows)."""
+    if local is None:
+        return flat
+    return flat[..., local.row_index if chosen is None else chosen]

@@ -3,11 +3,17 @@
 A :class:`FitResult` is a view of one :class:`~pmcgrad.vi.state.FitState` through the
 :class:`~pmcgrad.vi.fitter.Fitter` that produced it. It never changes: ``refine(n)`` returns a
 new result, and ``result.state`` can be kept and resumed later (``Fitter.step``).
+
+Whether to trust it: ``result.diagnostics`` (computed at the end of ``pmcgrad.fit``) or
+``result.diagnose(draws)`` (:mod:`pmcgrad.vi.diagnostics`), and the importance-corrected
+answers ``inclusion_probabilities_corrected``, ``mean_corrected``, ``std_corrected`` and
+``sample(draws, importance=True)`` (:mod:`pmcgrad.vi.importance`).
 """
 
 from __future__ import annotations
 
 import functools
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,7 +30,20 @@ from pymc.backends.arviz import (
 from pymc.pytensorf import replace_vars_in_graphs
 from pytensor.graph.replace import graph_replace, vectorize_graph
 
-from pmcgrad.vi.fitter import Fitter
+from pmcgrad.vi.diagnostics import FitDiagnostics, FitWarning
+from pmcgrad.vi.diagnostics import diagnose as compute_diagnostics
+from pmcgrad.vi.fitter import HELPER_MODE, Fitter
+from pmcgrad.vi.importance import (
+    PARETO_K_THRESHOLD,
+    ImportanceSample,
+    ImportanceUnavailableError,
+    batch_size,
+    draw_proposal,
+    importance_sample,
+    noise_batches,
+    psis,
+    unavailable_reason,
+)
 from pmcgrad.vi.model import ModelStructure
 from pmcgrad.vi.state import FitState
 
@@ -53,7 +72,8 @@ class FitResult:
     (``hist``, ``inclusion_probabilities``, ``sample``) use ``best_start``, the start with the
     highest final ELBO estimate. ``stop_reason`` says why the fit stopped: ``"converged"``,
     ``"n"`` (the step cap), a callback's message, or, on a result attached to an error,
-    ``"non-finite"``, ``"diverged"`` or ``"interrupted"``.
+    ``"non-finite"``, ``"diverged"`` or ``"interrupted"``. ``diagnostics`` says whether to
+    trust it (``None`` when ``fit(diagnostics=False)``; :meth:`diagnose` computes it anew).
     """
 
     fitter: Fitter
@@ -61,6 +81,7 @@ class FitResult:
     stop_reason: str
     final_elbo_draws: np.ndarray | None = None  # (F, M) per-step ELBO estimates at the answer
     run_options: dict = field(default_factory=dict, repr=False)
+    diagnostics: FitDiagnostics | None = field(default=None, repr=False)
 
     # --- what the user reads
     @property
@@ -127,9 +148,14 @@ class FitResult:
 
     @property
     def logit_values(self) -> np.ndarray:
-        """The Bernoulli logits of every start, ``(M, K)``."""
+        """The Bernoulli logits of every start, ``(M, K)``; a bit the model fixes
+        (``structure.fixed``: a hard zero, or p in {0, 1}) has logit -inf or +inf."""
         answer = self.state.answer
-        return np.asarray(answer["logits"]) if "logits" in answer else np.zeros((1, 0))
+        if "logits" not in answer:
+            return np.zeros((1, 0))
+        fixed = self.structure.fixed
+        logits = np.asarray(answer["logits"])
+        return logits if fixed is None else fixed.pin_logits(logits)
 
     @property
     def inclusion_probabilities(self) -> dict[str, xr.DataArray]:
@@ -197,6 +223,40 @@ class FitResult:
             raise ValueError("the model has no Bernoulli latents, so there are no logits")
         return self.fitter.logit_gradient_samples(self.state, draws)
 
+    # --- is it right?
+    def diagnose(self, draws: int | None = None, random_seed=None) -> FitDiagnostics:
+        """Check this fit with ``draws`` fresh draws per start (``None``: 10000, fewer for a
+        large model) (:mod:`pmcgrad.vi.diagnostics`):
+        PSIS k-hat, the corrected inclusion probabilities, the ELBO's standard error, whether
+        the starts agree, collapsed probabilities, the logit-gradient signal-to-noise ratio and
+        convergence. Returns the report (``print`` it); it does not warn."""
+        return compute_diagnostics(self, draws, random_seed)
+
+    @property
+    def inclusion_probabilities_corrected(self) -> dict[str, xr.DataArray]:
+        """Inclusion probabilities weighted by PSIS importance weights ``p / q``, by variable
+        name with the model's dims: the draws of ``diagnostics`` (all starts' q mixed), or,
+        without diagnostics, the default number of draws with a fixed seed.
+
+        Warns (:class:`~pmcgrad.vi.diagnostics.FitWarning`) when their k-hat is above 0.7
+        (they are then not reliable); raises
+        :class:`~pmcgrad.vi.importance.ImportanceUnavailableError` for a minibatched fit."""
+        sample = self._checked_importance("inclusion_probabilities_corrected")
+        return self._labelled(sample.mean(sample.bits), self.structure.bits)
+
+    @property
+    def mean_corrected(self) -> dict[str, xr.DataArray]:
+        """Importance-weighted posterior means by model variable name on the model's scale
+        (the draws of :attr:`inclusion_probabilities_corrected`; the same warnings)."""
+        self._checked_importance("mean_corrected")
+        return self._corrected_summaries[0]
+
+    @property
+    def std_corrected(self) -> dict[str, xr.DataArray]:
+        """Importance-weighted posterior standard deviations (see :attr:`mean_corrected`)."""
+        self._checked_importance("std_corrected")
+        return self._corrected_summaries[1]
+
     def refine(self, n: int, **options) -> FitResult:
         """``n`` more steps from where this fit stopped, as a new result (this one is kept).
         ``options`` are ``pmcgrad.fit``'s run options (``progressbar``, ``callbacks``...)."""
@@ -206,19 +266,47 @@ class FitResult:
 
     # --- draws
     def sample(self, draws: int = 1000, random_seed=None, *, start_index: int | None = None,
-               return_inferencedata: bool = True) -> xr.DataTree | dict[str, np.ndarray]:
-        """Draw from the approximation.
+               importance: bool = False, return_inferencedata: bool = True
+               ) -> xr.DataTree | dict[str, np.ndarray]:
+        """Draw from the approximation, or with ``importance=True`` from the
+        importance-corrected posterior.
 
         Returns a DataTree like ``pm.sample``'s (``posterior`` with one chain: Bernoulli
         variables as int64, deterministics included, the model's dims and coords;
-        ``observed_data`` and ``constant_data``), or with ``return_inferencedata=False`` a dict
-        ``{name: (draws, *shape)}`` of the free variables and deterministics.
-        ``start_index`` picks a start other than the best.
+        ``sample_stats``; ``observed_data`` and ``constant_data``), or with
+        ``return_inferencedata=False`` a dict ``{name: (draws, *shape)}`` of the free variables
+        and deterministics. ``start_index`` picks a start other than the best.
+
+        ``importance=True`` draws ``draws`` proposals from the mixture of every start's q
+        (or from start ``start_index``'s), weighs them by PSIS and resamples ``draws`` of them
+        (ArviZ's stratified resampling), so draws repeat: the effective sample size is
+        ``sample_stats.attrs["importance_ess"]``. It warns
+        (:class:`~pmcgrad.vi.diagnostics.FitWarning`) when k-hat is above 0.7, and raises
+        :class:`~pmcgrad.vi.importance.ImportanceUnavailableError` for a minibatched fit.
+
+        ``sample_stats`` holds, per draw, ``lp`` (the model's log density
+        ``log p(x, z, theta)`` on the unconstrained space, as PyMC's samplers record it),
+        ``log_q`` (the proposal's log density there) and ``log_weight`` (its normalised PSIS
+        log weight among the draws it was weighed with), with ``pareto_k`` in its attrs. A
+        minibatched fit has no ``sample_stats`` (its full log density is not computed).
         """
         draws = _check_count(draws, "draws")
-        start = self.best_start if start_index is None else _check_start(start_index,
-                                                                         self.logit_values)
-        values = self._draw_values(draws, np.random.default_rng(random_seed), start)
+        if not isinstance(importance, bool):
+            raise TypeError(f"importance must be True or False, got {importance!r}")
+        start = None if start_index is None else _check_start(start_index, self.logit_values)
+        reason = unavailable_reason(self.fitter)
+        if importance and reason is not None:
+            raise ImportanceUnavailableError(f"sample(importance=True) is not available: "
+                                             f"{reason}")
+        rng = np.random.default_rng(random_seed)
+        stats = None
+        if importance:
+            values, stats = self._importance_draws(draws, rng, start)
+        elif reason is None and return_inferencedata:
+            values, stats = self._draws_with_densities(
+                draws, rng, self.best_start if start is None else start)
+        else:
+            values = self._draw_values(draws, rng, self.best_start if start is None else start)
         constrained = self._constrain(values)
         model = self.model
         if not return_inferencedata:
@@ -236,6 +324,11 @@ class FitResult:
             )
         posterior.attrs["pmcgrad_estimator"] = self.estimator
         groups = {"posterior": posterior}
+        if stats is not None:
+            arrays, attrs = stats
+            groups["sample_stats"] = dict_to_dataset(
+                {name: value[None] for name, value in arrays.items()}, inference_library=pm)
+            groups["sample_stats"].attrs.update(attrs)
         for group, found in [("observed_data", find_observations(model)),
                              ("constant_data", find_constants(model))]:
             if found:
@@ -246,7 +339,111 @@ class FitResult:
     # --- helpers
     def _draw_values(self, draws: int, rng: np.random.Generator, start: int
                      ) -> dict[str, np.ndarray]:
-        """Unconstrained draws ``{value name: (draws, *shape)}`` from start ``start``."""
+        """Unconstrained draws ``{value name: (draws, *shape)}`` from start ``start``, in the
+        batches (and so with the numbers) of :meth:`_draws_with_densities`."""
+        structure, fitter = self.structure, self.fitter
+        if structure.codes:
+            return self._categorical_draw_values(draws, rng, start)
+        probs = (self.inclusion_probabilities_starts[start : start + 1]
+                 if structure.n_bits else None)
+        bits = np.zeros((draws, structure.n_bits), dtype="int64")
+        reals = np.zeros((draws, structure.n_reals))
+        for rows, (drawn, eps) in noise_batches(rng, draws, 1, probs, structure.n_reals,
+                                                batch_size(fitter, 1)):
+            bits[rows] = drawn[:, 0]
+            if fitter.family is not None:
+                reals[rows] = fitter.draw_reals(self.state.answer, eps[:, 0], start,
+                                                drawn[:, 0] if structure.n_bits else None)
+        return self._split_flat(bits, reals)
+
+    def _draws_with_densities(self, draws: int, rng: np.random.Generator, start: int):
+        """The draws of :meth:`_draw_values` (the same numbers for the same ``rng``), with
+        their ``log p``, ``log q`` and PSIS log weights."""
+        params = {name: value[start : start + 1] for name, value in self.state.answer.items()}
+        proposal = draw_proposal(self.fitter, params, draws, rng)
+        bits, reals = proposal.bits[:, 0], proposal.reals[:, 0]
+        log_p, log_q = proposal.log_p[:, 0], proposal.log_q[:, 0, 0]
+        weights = psis(log_p - log_q)
+        stats = ({"lp": log_p, "log_q": log_q, "log_weight": weights.log_weights},
+                 {"pareto_k": float(weights.pareto_k), "proposal": f"start {start}",
+                  "importance_resampled": 0})
+        return self._split_flat(bits, reals), stats
+
+    def _importance_draws(self, draws: int, rng: np.random.Generator, start: int | None):
+        """``draws`` resampled by PSIS weight from as many proposals: from the mixture of the
+        starts (``start`` ``None``) or from one start."""
+        from arviz_base import extract
+
+        answer = self.state.answer
+        if start is None:
+            starts = self.final_elbos.shape[0]
+            counts = np.full(starts, draws // starts) + (np.arange(starts) < draws % starts)
+            proposal = draw_proposal(self.fitter, answer, int(counts.max()), rng)
+            described = "start 0" if starts == 1 else f"the mixture of the {starts} starts"
+        else:
+            counts = np.array([draws])
+            proposal = draw_proposal(self.fitter, {name: value[start : start + 1]
+                                                   for name, value in answer.items()}, draws, rng)
+            described = f"start {start}"
+        pool = importance_sample(proposal, counts)
+        if not pool.reliable:
+            warnings.warn(
+                f"sample(importance=True): the importance weights have k-hat "
+                f"{pool.pareto_k:.2f} > {PARETO_K_THRESHOLD}, so these draws do not follow the "
+                "posterior either; see result.diagnose()", FitWarning, stacklevel=3)
+        # ArviZ's stratified resampling of the pool by weight.
+        index = extract(xr.Dataset({"index": ("draw", np.arange(pool.size))}), group="posterior",
+                        sample_dims=["draw"], num_samples=draws, weights=pool.weights,
+                        resampling_method="stratified", random_seed=rng).values
+        stats = ({"lp": pool.log_p[index], "log_q": pool.log_q[index],
+                  "log_weight": pool.log_weights[index]},
+                 {"pareto_k": pool.pareto_k, "importance_ess": pool.ess,
+                  "proposal": described, "importance_resampled": 1})
+        return self._split_flat(pool.bits[index], pool.reals[index]), stats
+
+    def _split_flat(self, bits: np.ndarray, reals: np.ndarray) -> dict[str, np.ndarray]:
+        """Flat ``bits (N, K)`` and ``reals (N, D)`` -> ``{value name: (N, *shape)}``."""
+        structure = self.structure
+        return (structure.split(bits.astype("int64"), structure.bits)
+                | structure.split(reals, structure.reals))
+
+    @functools.cached_property
+    def _importance(self) -> ImportanceSample:
+        """The weighted draws behind the corrected answers: ``diagnostics``' or, without
+        them, fresh ones with the summaries' fixed seed."""
+        reason = unavailable_reason(self.fitter)
+        if reason is not None:
+            raise ImportanceUnavailableError(f"no importance-corrected answers: {reason}")
+        found = self.diagnostics
+        if found is None or found.importance is None:
+            found = compute_diagnostics(self, None, _SUMMARY_SEED)
+        return found.importance
+
+    def _checked_importance(self, what: str) -> ImportanceSample:
+        sample = self._importance
+        if not sample.reliable:
+            warnings.warn(
+                f"{what}: the importance weights have k-hat {sample.pareto_k:.2f} > "
+                f"{PARETO_K_THRESHOLD}, so the corrected answers are not reliable either; "
+                "see result.diagnostics", FitWarning, stacklevel=3)
+        return sample
+
+    @functools.cached_property
+    def _corrected_summaries(self) -> tuple[dict, dict]:
+        sample, model = self._importance, self.model
+        constrained = self._constrain(self._split_flat(sample.bits, sample.reals))
+        coords, dims = coords_and_dims_for_inferencedata(model)
+        draws = dict_to_dataset({name: value[None] for name, value in constrained.items()},
+                                inference_library=pm, coords=coords, dims=dims)
+        weighted = draws.weighted(xr.DataArray(sample.weights[None], dims=("chain", "draw")))
+        means, stds = weighted.mean(("chain", "draw")), weighted.std(("chain", "draw"))
+        return ({rv.name: means[rv.name] for rv in model.free_RVs},
+                {rv.name: stds[rv.name] for rv in model.free_RVs})
+
+    def _categorical_draw_values(self, draws: int, rng: np.random.Generator, start: int
+                                 ) -> dict[str, np.ndarray]:
+        """Unconstrained draws in categorical mode (the importance machinery weighs bits
+        only, so these are drawn here)."""
         structure, values, bits = self.structure, {}, None
         if "logits" in self.state.answer:
             probs = self.inclusion_probabilities_starts[start]
@@ -342,7 +539,7 @@ def _constrain_function(model: pm.Model):
     outputs = replace_vars_in_graphs(outputs, dict(zip(model.free_RVs, outputs, strict=True)))
     batched = {v: pt.tensor(shape=(None, *v.type.shape), dtype=v.dtype) for v in inputs}
     return pm.compile(list(batched.values()), vectorize_graph(outputs, replace=batched),
-                      on_unused_input="ignore", random_seed=False)
+                      on_unused_input="ignore", random_seed=False, mode=HELPER_MODE)
 
 
 def _deterministics_function(model: pm.Model):
@@ -350,7 +547,8 @@ def _deterministics_function(model: pm.Model):
                for rv in model.free_RVs}
     outputs = vectorize_graph(graph_replace(list(model.deterministics), {}, strict=False),
                               replace=batched)
-    return pytensor.function(list(batched.values()), outputs, on_unused_input="ignore")
+    return pytensor.function(list(batched.values()), outputs, on_unused_input="ignore",
+                             mode=HELPER_MODE)
 
 
 def _check_count(value, name: str) -> int:

@@ -89,6 +89,8 @@ class FitState:
     recent_averages: tuple = ()
     # The spread of the logit gradient estimates over the last finished window, (M, K).
     gradient_variance: np.ndarray | None = None
+    # Their mean over the same window, (M, K): with the spread, a signal-to-noise ratio.
+    gradient_mean: np.ndarray | None = None
 
     def replace(self, **changes) -> FitState:
         """A new state with ``changes``; arrays given here are frozen like the rest."""
@@ -111,8 +113,9 @@ class FitState:
         for name in ("gradient_sum", "gradient_sum_sq"):
             if getattr(self.window, name) is not None:
                 arrays[f"window/{name}"] = getattr(self.window, name)
-        if self.gradient_variance is not None:
-            arrays["gradient_variance"] = self.gradient_variance
+        for name in ("gradient_variance", "gradient_mean"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
         meta = {"step": self.step, "schedule": dataclasses.asdict(self.schedule),
                 "window_steps": self.window.steps, "has_average": self.average is not None,
                 "recent": len(self.recent_averages),
@@ -146,6 +149,7 @@ class FitState:
             recent_averages=tuple(frozen_arrays(group(f"recent/{i}"))
                                   for i in range(meta["recent"])),
             gradient_variance=arrays.get("gradient_variance"),
+            gradient_mean=arrays.get("gradient_mean"),
         )
 
     @property
@@ -160,6 +164,17 @@ class FitState:
             return None
         mean = window.gradient_sum / window.steps
         return np.maximum(window.gradient_sum_sq / window.steps - mean**2, 0.0)
+
+    @property
+    def logit_gradient_mean(self) -> np.ndarray | None:
+        """The mean of the logit gradient estimates ``(M, K)`` over the same window as
+        :attr:`logit_gradient_variance` (``None`` where that is ``None``)."""
+        if self.gradient_variance is not None:
+            return self.gradient_mean
+        window = self.window
+        if window.gradient_sum is None or window.steps < 2:
+            return None
+        return window.gradient_sum / window.steps
 
     @property
     def answer(self) -> Mapping[str, np.ndarray]:

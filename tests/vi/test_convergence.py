@@ -34,7 +34,7 @@ def _walk(schedule, windows, settings=SETTINGS):
 
 def test_phases_advance_only_when_the_loss_stops_improving():
     """warmup -> explore -> settle, each at a window that did not improve significantly."""
-    start = Schedule(phase="warmup", logit_scale=0.0, logit_bound=4.0)
+    start = Schedule(phase="warmup", logit_scale=0.0, logit_bound=4.0)  # bit-conditioned
     improving = [_window(100.0 - 5 * i) for i in range(5)]
     schedule, events = _walk(start, improving)
     assert schedule.phase == "warmup" and not any(events)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import arviz as az
 import matplotlib
 import numpy as np
@@ -220,3 +222,118 @@ def test_non_finite_loss_stops_with_history_kept():
     assert np.all(np.isfinite(result.hist))
     assert np.isfinite(result.state.params["mean"]).all()
     assert f"at step {result.hist.shape[0]}" in str(info.value)
+
+
+# --- pm.fit's habits (issue 15): start values, names, plain draws, the compiling status
+def test_start_gives_initial_values_on_the_models_scale(fitted, small_data):
+    """start= sets start 0: Gaussian means at the given values (unconstrained), logits at the
+    given inclusion probabilities (0 and 1 read as 0.05 and 0.95); n_starts keeps its name."""
+    model, _ = fitted
+    beta = np.array([0.5, -1.0, 2.0, 0.0])
+    with model:
+        result = pmcgrad.fit(0, estimator="disarm", n_starts=3, random_seed=1,
+                             progressbar=False, convergence=False,
+                             start={"beta": beta, "z": [0.3, 1, 0, 0.5]})
+    np.testing.assert_allclose(result.state.params["mean"][0], beta)
+    np.testing.assert_allclose(result.state.params["logits"][0],
+                               np.log([0.3 / 0.7, 0.95 / 0.05, 0.05 / 0.95, 1.0]))
+    with model, pytest.raises(ValueError, match=r"start\['b'\]: 'b' is not a free variable"):
+        pmcgrad.fit(0, progressbar=False, start={"b": 1.0})
+
+
+def test_mean_and_std_are_keyed_by_model_names_on_the_models_scale(fitted):
+    """result.mean / result.std use the model's names (sigma, not sigma_log__): Bernoulli
+    variables give their inclusion probabilities, the others Monte Carlo moments."""
+    _, result = fitted
+    assert set(result.mean) == set(result.std) == {"z", "beta"}
+    np.testing.assert_array_equal(result.mean["z"], result.inclusion_probabilities["z"])
+    draws = result.sample(4000, random_seed=20261128).posterior["beta"]
+    np.testing.assert_allclose(result.mean["beta"], draws.mean(("chain", "draw")))
+    np.testing.assert_allclose(result.std["beta"], draws.std(("chain", "draw")))
+    with pm.Model():
+        sigma = pm.HalfNormal("sigma", 1.0)
+        pm.Normal("y", 0.0, sigma, observed=[0.5, -1.0, 2.0])
+        fit = pmcgrad.fit(300, random_seed=2, progressbar=False)
+    assert set(fit.mean) == {"sigma"} and set(fit.mean_unconstrained) == {"sigma_log__"}
+    assert float(fit.mean["sigma"]) > 0
+
+
+def test_sample_without_inferencedata_returns_a_dict_of_arrays(fitted):
+    """return_inferencedata=False: {name: (draws, *shape)} with deterministics, no chain."""
+    _, result = fitted
+    draws = result.sample(50, random_seed=3, return_inferencedata=False)
+    assert isinstance(draws, dict) and set(draws) == {"z", "beta", "effect"}
+    assert draws["z"].shape == (50, 4) and draws["z"].dtype == np.int64
+    np.testing.assert_array_equal(draws["effect"], draws["z"] * draws["beta"])
+    tree = result.sample(50, random_seed=3)
+    np.testing.assert_array_equal(tree.posterior["beta"].values[0], draws["beta"])
+
+
+def test_progress_bar_shows_compiling_while_the_fitter_is_built(small_data, monkeypatch):
+    """A first fit of a model shows a "Compiling" task while the fitter is built; a second
+    fit of the same model compiles nothing and shows none."""
+    from pmcgrad.vi import api
+
+    shown = []
+
+    class Recording:
+        def __init__(self, progress):
+            self.progress = progress
+
+        def __enter__(self):
+            self.inner = self.progress.__enter__()
+            return self
+
+        def __exit__(self, *exc):
+            return self.progress.__exit__(*exc)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+        def update(self, task, **fields):
+            if fields.get("visible"):
+                shown.append(next(t.description for t in self.inner.tasks if t.id == task))
+            return self.inner.update(task, **fields)
+
+    original = api.progress_bar
+    monkeypatch.setattr(api, "progress_bar", lambda enabled: Recording(original(enabled)))
+    with spike_slab_model(small_data):
+        pmcgrad.fit(20, random_seed=6, progressbar=True, samples=4)
+        assert len(shown) == 1 and shown[0].startswith("Compiling")
+        pmcgrad.fit(20, random_seed=7, progressbar=True, samples=4)
+    assert len(shown) == 1
+
+
+@pytest.mark.parametrize("block", [10, 100])
+def test_a_diverging_loss_raises_and_keeps_the_last_good_state(caplog, block):
+    """Plain SGD with a step past the stability limit: every step overshoots the data's mean
+    by 10% more than the last, so the loss grows geometrically (x1.21 a step). The fit raises
+    DivergenceError naming what moved most; error.result holds the state before the block
+    that diverged (finite, and below the loss it rose to). With blocks of 100 steps it
+    diverges inside the first block, which is caught there: the last good state is the
+    start. on_divergence="warn" logs the message and returns that state instead."""
+    rng = np.random.default_rng(11)
+    y = rng.normal(2.0, 1.0, size=50)
+    with pm.Model():
+        z = pm.Bernoulli("z", p=0.5)
+        mu = pm.Normal("mu", 0.0, 10.0)
+        pm.Normal("y", mu=mu + z, sigma=1.0, observed=y)
+        # d loss / d mean = 50 (mean - ybar): a step of 0.042 multiplies the error by -1.1.
+        options = dict(optimizer=pm.sgd(learning_rate=0.042), random_seed=12,
+                       progressbar=False, convergence=False, callback_every=block)
+        with pytest.raises(pmcgrad.vi.DivergenceError) as info:
+            pmcgrad.fit(2000, **options)
+        with caplog.at_level("WARNING", logger="pmcgrad.vi"):
+            warned = pmcgrad.fit(2000, on_divergence="warn", **options)
+    message = str(info.value)
+    found = re.search(r"the loss diverged between steps (\d+) and (\d+): it rose to (\S+) "
+                      r"from a best of (\S+)\. The parameter that moved most was the \w+ of "
+                      r"'\w+'", message)
+    assert found, message
+    stop, rose_to = int(found.group(1)), float(found.group(3))
+    result = info.value.result
+    assert result.stop_reason == "diverged" and result.steps == stop and stop < 2000
+    assert stop == 0 if block == 100 else stop > 0
+    assert np.all(np.isfinite(result.hist)) and np.all(result.hist < rose_to)
+    assert warned.stop_reason == "diverged" and warned.steps == stop
+    assert "the loss diverged" in caplog.text
