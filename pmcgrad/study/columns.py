@@ -169,6 +169,12 @@ MODEL = TableContract("model", (
     Column("exact_inclusion", float, "the exact posterior's (NaN above the enumeration limit)",
            may_be_nan=True),
     Column("abs_error", float, "|inclusion - exact_inclusion|", may_be_nan=True),
+    Column("inclusion_corrected", float, "a fit's importance-corrected inclusion probability "
+                                         "(result.diagnostics.inclusion_probabilities_"
+                                         "corrected); NaN for the other rows",
+           may_be_nan=True),
+    Column("pareto_k", float, "a fit's PSIS k-hat (result.diagnostics.pareto_k); NaN for the "
+                              "other rows", may_be_nan=True),
     Column("elbo", float, "final low-noise ELBO estimate of a fit; the exact ELBO of the "
                           "mean-field optimum; NaN for MCMC and the exact posterior",
            may_be_nan=True),

@@ -79,15 +79,21 @@ def make_dataset(data: Dataset, settings: ModelSettings) -> SpikeSlabData:
 
 def model_rows(k: int, design_seed: int, method: str, family: str, seed: int,
                inclusion: NDArray, exact_inclusion: NDArray, *, elbo: float, seconds: float,
-               netcdf: str, steps: int = 0, converged: bool = False
+               netcdf: str, steps: int = 0, converged: bool = False,
+               inclusion_corrected: NDArray | None = None, pareto_k: float = math.nan
                ) -> list[dict[str, object]]:
     """One ``model.csv`` row per predictor; ``abs_error`` is NaN where there is no exact value.
-    ``steps`` and ``converged`` describe a fit (0 and False for the other rows)."""
+    ``steps``, ``converged``, ``inclusion_corrected`` (importance-corrected inclusion
+    probabilities) and ``pareto_k`` (PSIS k-hat) describe a fit (0, False, NaN and NaN for the
+    other rows)."""
+    corrected = (np.full(k, math.nan) if inclusion_corrected is None
+                 else np.asarray(inclusion_corrected, dtype=float))
     return [
         {"k": k, "design_seed": design_seed, "method": method, "family": family, "seed": seed,
          "predictor": j, "inclusion": float(inclusion[j]),
          "exact_inclusion": float(exact_inclusion[j]),
          "abs_error": float(abs(inclusion[j] - exact_inclusion[j])),
+         "inclusion_corrected": float(corrected[j]), "pareto_k": float(pareto_k),
          "elbo": elbo, "seconds": seconds, "steps": int(steps), "converged": bool(converged),
          "netcdf": netcdf}
         for j in range(k)
@@ -191,13 +197,15 @@ def run_fit_job(job: FitJob, settings: ModelSettings, *, exact_table: str, out: 
     log.info("%s after %d steps (%.1f s): %s", "converged" if result.converged else "stopped",
              result.steps, seconds, result.stop_reason)
     inclusion = result.inclusion_probabilities["z"].values
+    corrected, pareto_k = _corrected(result, job.k)
     tree = result.sample(settings.draws,
                          random_seed=job_seed_int(job.seed, "draws", job.k, job.design_seed,
                                                   job.estimator, job.family))
     _write_netcdf(tree, netcdf)
     write_table(model_rows(job.k, job.design_seed, job.estimator, job.family, job.seed,
                            inclusion, exact, elbo=result.elbo, seconds=seconds, netcdf=netcdf,
-                           steps=result.steps, converged=result.converged), out, MODEL)
+                           steps=result.steps, converged=result.converged,
+                           inclusion_corrected=corrected, pareto_k=pareto_k), out, MODEL)
     # Seconds at every step, interpolated between the callbacks (every block of steps).
     loss = np.asarray(result.hist, dtype=float)
     steps, times = np.array([0, *stamps]), np.array([start, *stamps.values()])
@@ -222,6 +230,23 @@ def run_mcmc_job(data: Dataset, settings: ModelSettings, *, exact_table: str, ou
     _write_netcdf(tree, netcdf)
     write_table(model_rows(data.k, data.design_seed, MCMC, NOT_A_FIT, settings.seed, inclusion,
                            exact, elbo=math.nan, seconds=seconds, netcdf=netcdf), out, MODEL)
+
+
+def _corrected(result, k: int) -> tuple[NDArray[np.float64], float]:
+    """The fit's importance-corrected inclusion probabilities and its PSIS k-hat (NaN where
+    the diagnostics could not compute them; the reason is logged)."""
+    diagnostics = result.diagnostics
+    if diagnostics is None:  # pmcgrad.fit warned why (a FitWarning in the job's log)
+        return np.full(k, math.nan), math.nan
+    corrected = diagnostics.inclusion_probabilities_corrected
+    if not diagnostics.available or corrected is None:
+        log.warning("no importance-corrected answer: %s", diagnostics.unavailable_reason)
+        return np.full(k, math.nan), float(diagnostics.pareto_k)
+    corrected = np.asarray(corrected, dtype=np.float64).reshape(-1)
+    if corrected.shape != (k,):
+        raise ValueError(f"corrected inclusion probabilities of shape {corrected.shape}, "
+                         f"expected ({k},)")
+    return corrected, float(diagnostics.pareto_k)
 
 
 def _exact_inclusion(path: str, k: int) -> NDArray[np.float64]:

@@ -21,7 +21,7 @@ def _chain_rows(n: int, seed: int = 0) -> list[dict]:
 
 
 def _model_rows() -> list[dict]:
-    return model_rows(2, 0, "mcmc", NOT_A_FIT, np.array([0.5, 0.25]), np.array([0.5, np.nan]),
+    return model_rows(2, 0, "mcmc", NOT_A_FIT, 0, np.array([0.5, 0.25]), np.array([0.5, np.nan]),
                       elbo=math.nan, seconds=1.0, netcdf="")
 
 

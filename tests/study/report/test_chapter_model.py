@@ -15,6 +15,7 @@ from pmcgrad.study.columns import (
     NOT_A_FIT,
 )
 from pmcgrad.study.report.chapters.model import (
+    corrected_table,
     fit_summaries,
     render_model,
     summarise_model,
@@ -26,17 +27,19 @@ EXACT = (0.2, 0.9)
 
 def _model(extra=()):
     rows = []
-    for method, family, seed, inclusion, elbo, steps in (
-            (EXACT_POSTERIOR, NOT_A_FIT, 0, EXACT, math.nan, 0),
-            (MEANFIELD_OPTIMUM, NOT_A_FIT, 0, (0.25, 0.95), -9.0, 0),
-            ("exact", "meanfield", 0, (0.3, 0.8), -10.0, 400),  # a fit with the exact estimator
-            ("disarm", "meanfield", 0, (0.6, 0.9), -12.0, 800),
-            ("disarm", "meanfield", 1, (0.255, 0.95), -9.1, 1200),
-            ("disarm", "bit_conditioned", 0, (0.21, 0.89), -8.0, 600),
-            (MCMC, NOT_A_FIT, 0, (0.25, 0.9), math.nan, 0), *extra):
+    nan2 = (math.nan, math.nan)
+    for method, family, seed, inclusion, elbo, steps, corrected, khat in (
+            (EXACT_POSTERIOR, NOT_A_FIT, 0, EXACT, math.nan, 0, nan2, math.nan),
+            (MEANFIELD_OPTIMUM, NOT_A_FIT, 0, (0.25, 0.95), -9.0, 0, nan2, math.nan),
+            # a fit with the exact estimator
+            ("exact", "meanfield", 0, (0.3, 0.8), -10.0, 400, (0.21, 0.9), 0.4),
+            ("disarm", "meanfield", 0, (0.6, 0.9), -12.0, 800, (0.5, 0.9), 0.95),
+            ("disarm", "meanfield", 1, (0.255, 0.95), -9.1, 1200, (0.2, 0.91), 0.6),
+            ("disarm", "bit_conditioned", 0, (0.21, 0.89), -8.0, 600, (0.23, 0.9), 0.2),
+            (MCMC, NOT_A_FIT, 0, (0.25, 0.9), math.nan, 0, nan2, math.nan), *extra):
         for j in range(2):
             rows.append([2, 0, method, family, seed, j, inclusion[j], EXACT[j],
-                         abs(inclusion[j] - EXACT[j]), elbo, 1.0, steps,
+                         abs(inclusion[j] - EXACT[j]), corrected[j], khat, elbo, 1.0, steps,
                          steps not in (0, 1200), ""])
     return pd.DataFrame(rows, columns=MODEL_COLUMNS)
 
@@ -84,6 +87,25 @@ def test_the_page_states_the_targets_and_the_best_fit_against_mcmc():
     assert "most accurate fit uses <code>disarm</code> (bit_conditioned family)" in text
     assert "MCMC reaches" in text
     assert 'id="model-targets"' in "".join(section.body)
+
+
+def test_raw_and_corrected_answers_stand_beside_their_khat():
+    """Each fit's corrected error is against exact, with its k-hat and MCMC's error; the key
+    result counts the fits whose k-hat is at most 0.7 and those the correction improved."""
+    summary = summarise_model(_model(), None, open_trees=False)
+    table = corrected_table(summary).set_index(["fit", "seed"])
+    assert len(table) == 4  # the fits only, not MCMC or the references
+    row = table.loc[("<code>disarm</code> (meanfield)", 0)]
+    assert row["k-hat"] == 0.95
+    assert row["max |raw − exact|"] == pytest.approx(0.4)
+    assert row["max |corrected − exact|"] == pytest.approx(0.3)
+    assert row["MCMC: max |inclusion − exact|"] == pytest.approx(0.05)
+    text = " ".join(render_model(summary).highlights)
+    # k-hat 0.4, 0.6 and 0.2 are reliable; every fit but bit_conditioned (0.01 -> 0.03) improved
+    assert "3 of 4 fits have k-hat ≤ 0.7" in text
+    assert "closer to exact in 3 of 4 fits" in text
+    ranked = summary.by_method.set_index(["method", "family"])
+    assert ranked.loc[("disarm", "meanfield"), "pareto_k"] == pytest.approx((0.95 + 0.6) / 2)
 
 
 def test_time_to_elbo_uses_the_best_final_elbo_of_the_design():

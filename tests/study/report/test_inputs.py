@@ -24,7 +24,7 @@ def _datatree(path):
 
 def _model_table(tmp_path, netcdf="results/models/k1_d0/mcmc.nc"):
     path = tmp_path / "results" / "model.csv"
-    write_table(model_rows(1, 0, MCMC, NOT_A_FIT, np.array([0.5]), np.array([0.4]),
+    write_table(model_rows(1, 0, MCMC, NOT_A_FIT, 0, np.array([0.5]), np.array([0.4]),
                            elbo=math.nan, seconds=1.0, netcdf=netcdf), path, MODEL)
     return path
 

@@ -45,6 +45,7 @@ from pmcgrad.study.report.style import (
     plain_log_ticks,
 )
 from pmcgrad.study.report.wording import absent, caption
+from pmcgrad.vi.diagnostics import PARETO_K_THRESHOLD
 
 __all__ = [
     "ANSWERS",
@@ -54,6 +55,7 @@ __all__ = [
     "FIT_COLUMNS",
     "MEANFIELD_TOLERANCE",
     "ModelSummary",
+    "corrected_table",
     "fit_summaries",
     "render_model",
     "summarise_model",
@@ -70,9 +72,11 @@ BIT_CONDITIONED_TOLERANCE = 0.02
 #: model.csv columns that hold one value per fit (repeated on its predictors' rows), with how
 #: the per-method table summarises them over designs and seeds.
 FIT_COLUMNS: dict[str, str] = {"elbo": "mean", "seconds": "median", "steps": "median",
-                               "converged": "sum"}
+                               "converged": "sum", "pareto_k": "median"}
 #: model.csv columns that hold an answer per predictor, scored against the exact posterior.
-ANSWERS: tuple[str, ...] = ("inclusion",)
+ANSWERS: tuple[str, ...] = ("inclusion", "inclusion_corrected")
+# fit_summaries' errors of the importance-corrected answers.
+_CORRECTED_ERRORS = ("inclusion_corrected_max_abs_error",)
 # Rows that are references, not fits or MCMC runs.
 _REFERENCES = (EXACT_POSTERIOR, MEANFIELD_OPTIMUM)
 
@@ -111,14 +115,14 @@ def fit_summaries(model: pd.DataFrame) -> pd.DataFrame:
     keys = ["k", "design_seed", "method", "family", "seed"]
     model = model.copy()
     aggregations: dict[str, tuple[str, str]] = {}
-    for answer in ANSWERS:
+    for answer in [a for a in ANSWERS if a in model.columns]:
         error = "abs_error" if answer == "inclusion" else f"{answer}_abs_error"
         if error not in model.columns:
             model[error] = (model[answer] - model["exact_inclusion"]).abs()
         prefix = "" if answer == "inclusion" else f"{answer}_"
         aggregations[f"{prefix}mean_abs_error"] = (error, "mean")
         aggregations[f"{prefix}max_abs_error"] = (error, "max")
-    for column in FIT_COLUMNS:
+    for column in [c for c in FIT_COLUMNS if c in model.columns]:
         aggregations[column] = (column, "first")
     aggregations["netcdf"] = ("netcdf", "first")
     optimum = (model[model["method"] == MEANFIELD_OPTIMUM]
@@ -197,7 +201,10 @@ def summarise_model(model: pd.DataFrame, traces: pd.DataFrame | None,
     by_method = (
         scored.groupby(["method", "family"], sort=False)
         .agg(mean_abs_error=("mean_abs_error", "mean"), max_abs_error=("max_abs_error", "max"),
-             **{column: (column, how) for column, how in FIT_COLUMNS.items()},
+             **{column: (column, "max") for column in _CORRECTED_ERRORS
+                if column in scored.columns},
+             **{column: (column, how) for column, how in FIT_COLUMNS.items()
+                if column in scored.columns},
              runs=("k", "size"))
         .reset_index()
         .sort_values("mean_abs_error")
@@ -241,7 +248,8 @@ def render_model(summary: ModelSummary) -> Section:
         caption=caption(
             "markers should sit on the tops of the grey bars (the exact posterior); the black "
             "dashes are the mean-field optimum, where mean-field fits (circles) should sit, "
-            "however far it is from exact.",
+            "however far it is from exact; each fit's filled marker is its raw answer, the "
+            "hollow one beside it the importance-corrected answer.",
             run,
         ),
     ))
@@ -256,6 +264,7 @@ def render_model(summary: ModelSummary) -> Section:
                 f"trace first comes within {ELBO_TOLERANCE:g} nat of the best final ELBO of any "
                 "fit of its design."))
     _add_targets(section, summary)
+    _add_corrected(section, summary)
     section.add("<h3>Accuracy against wall time</h3>")
     section.add_figure(Figure(
         key="accuracy_time", png=_accuracy_time_figure(summary.scored),
@@ -311,6 +320,60 @@ def _add_targets(section: Section, summary: ModelSummary) -> None:
     section.highlights.append("Model study targets: " + "; ".join(parts) + ".")
 
 
+def corrected_table(summary: ModelSummary) -> pd.DataFrame:
+    """Per design and fit (every seed): the PSIS k-hat, max |raw − exact| and max
+    |importance-corrected − exact|, with MCMC's max |inclusion − exact| on the same design."""
+    fits = summary.scored
+    if "pareto_k" not in fits.columns or "inclusion_corrected_max_abs_error" not in fits:
+        return pd.DataFrame()
+    mcmc = (fits[fits["method"] == MCMC].groupby(["k", "design_seed"])["max_abs_error"]
+            .max())
+    rows = []
+    for record in fits[fits["family"] != NOT_A_FIT].itertuples(index=False):
+        at = (record.k, record.design_seed)
+        rows.append({"design": summary.labels.get(at, f"k = {record.k}"),
+                     "fit": f"<code>{record.method}</code> ({record.family})",
+                     "seed": int(record.seed), "k-hat": record.pareto_k,
+                     "max |raw − exact|": record.max_abs_error,
+                     "max |corrected − exact|": record.inclusion_corrected_max_abs_error,
+                     "MCMC: max |inclusion − exact|": mcmc.get(at, math.nan)})
+    return pd.DataFrame(rows)
+
+
+def _add_corrected(section: Section, summary: ModelSummary) -> None:
+    """Raw and importance-corrected answers of every fit, with the k-hat that says whether the
+    correction can be trusted, and one key result."""
+    table = corrected_table(summary)
+    if table.empty:
+        section.add(absent("importance-corrected inclusion probabilities",
+                           "model.csv's inclusion_corrected and pareto_k columns"))
+        return
+    khat = table["k-hat"].to_numpy(dtype=float)
+    raw = table["max |raw − exact|"].to_numpy(dtype=float)
+    corrected = table["max |corrected − exact|"].to_numpy(dtype=float)
+    reliable = np.isfinite(khat) & (khat <= PARETO_K_THRESHOLD)
+    better = np.isfinite(corrected) & (corrected < raw)
+    sentence = (f"{int(reliable.sum())} of {len(table)} fits have k-hat ≤ "
+                f"{PARETO_K_THRESHOLD:g}, where the importance-corrected answer can be "
+                f"trusted; the correction brings the largest error closer to exact in "
+                f"{int(better.sum())} of {len(table)} fits")
+    if reliable.any():
+        sentence += (f" (worst corrected error among the reliable ones "
+                     f"{fmt(np.nanmax(corrected[reliable]))}, against "
+                     f"{fmt(np.nanmax(raw[reliable]))} raw)")
+    section.add("<h3>Raw and importance-corrected inclusion probabilities</h3>",
+                f"<p>Each fit's answer as it stands, and reweighted by PSIS importance "
+                f"weights p/q (<code>result.diagnostics.inclusion_probabilities_corrected"
+                f"</code>), with the k-hat of those weights' tail "
+                f"(<code>result.diagnostics.pareto_k</code>): above {PARETO_K_THRESHOLD:g} "
+                f"the corrected answer is not reliable. {sentence}.</p>")
+    section.add(html_table(
+        table, raw=["fit"], table_id="model-corrected",
+        caption="Errors against the exact posterior of each fit's raw and corrected "
+                "inclusion probabilities, beside MCMC's on the same design."))
+    section.highlights.append(f"Model study, importance correction: {sentence}.")
+
+
 def _accuracy_run(by_method: pd.DataFrame) -> str:
     fits = by_method[~by_method["method"].isin((MCMC, *_REFERENCES))]
     mcmc = by_method[by_method["method"] == MCMC]
@@ -336,10 +399,16 @@ def _method_table(summary: ModelSummary) -> pd.DataFrame:
         "mean_abs_error": "mean |inclusion − exact|", "max_abs_error": "max |inclusion − exact|",
         "elbo": "final ELBO (nats)", "seconds": "wall time (s)", "steps": "steps",
         "converged": "converged", "runs": "runs",
+        "inclusion_corrected_max_abs_error": "max |corrected − exact|",
+        "pareto_k": "k-hat (median)",
     })
     is_fit = table["family"] != NOT_A_FIT
     table["steps"] = [fmt(v) if fit else "—" for v, fit in
                       zip(table["steps"], is_fit, strict=True)]
+    for column in ("max |corrected − exact|", "k-hat (median)"):
+        if column in table.columns:
+            table[column] = [fmt(v) if fit and np.isfinite(v) else "—" for v, fit in
+                             zip(table[column], is_fit, strict=True)]
     table["converged"] = [f"{int(c)} of {int(r)}" if fit else "—" for c, r, fit in
                           zip(table["converged"], table["runs"], is_fit, strict=True)]
     table["family"] = table["family"].replace(NOT_A_FIT, "—")
