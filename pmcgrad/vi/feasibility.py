@@ -95,8 +95,9 @@ class Feasibility:
 
 def analyse_feasibility(structure: ModelStructure) -> Feasibility:
     """Find the bits the model fixes (see the module docstring); cached per model, layout and
-    data values (``pm.Data`` changes are seen)."""
-    if not structure.n_bits:
+    data values (``pm.Data`` changes are seen). Models with categorical latents are not
+    probed: their bits are never fixed, and PyMC's own start check runs instead."""
+    if not structure.n_bits or structure.codes:
         return Feasibility(None, np.zeros(0))
     key = (_layout_key(structure), _data_fingerprint(structure.model))
     per_model = _RESULTS.setdefault(structure.model, {})
@@ -120,6 +121,9 @@ def check_start(structure: ModelStructure, feasibility: Feasibility) -> None:
     ``feasibility.start_bits``, from the probe's function: a non-finite term raises
     ``SamplingError`` naming it, as PyMC's does, without compiling a function of its own
     (a cold Numba compilation of PyMC's took 10 s of a first fit)."""
+    if structure.codes:  # not probed (analyse_feasibility): PyMC's check at its initial point
+        structure.model.check_start_vals(structure.model.initial_point())
+        return
     bits = feasibility.start_bits[None] if structure.n_bits else None
     reals = structure.initial_reals[None] if structure.n_reals else None
     values = _evaluate(structure, bits, reals)[:, 0]  # (T, R)

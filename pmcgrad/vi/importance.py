@@ -69,13 +69,14 @@ class ImportanceUnavailableError(ValueError):
     """Importance weights need the full log joint, which this fit cannot afford (say why)."""
 
 
-def log_q_discrete(bits, logits):
+def log_q_discrete(bits, logits, free=None):
     """``log q(z)`` of the discrete latents: ``bits (..., K)`` under
-    ``Bernoulli(sigmoid(logits))`` with ``logits`` broadcastable to them -> ``(...)``.
+    ``Bernoulli(sigmoid(logits))`` with ``logits`` broadcastable to them -> ``(...)``; bits
+    the model fixes (``free`` 0) are constants, no part of q.
 
-    The one place the importance weights read the discrete part of q (categorical latents
-    extend it)."""
-    return bernoulli_log_density(bits, logits).sum(-1)
+    The one place the importance weights read the discrete part of q."""
+    per_bit = bernoulli_log_density(bits, logits)
+    return (per_bit if free is None else per_bit * free).sum(-1)
 
 
 # --- PSIS
@@ -185,7 +186,10 @@ def draw_proposal(fitter, params: Mapping[str, np.ndarray], draws: int,
     starts = np.asarray(next(iter(params.values()))).shape[0]
     names, function = _densities_function(fitter, starts)
     values = [np.asarray(params[name], dtype="float64") for name in names]
-    probs = _sigmoid(params["logits"]) if structure.n_bits else None
+    probs = None
+    if structure.n_bits:  # the bits the model fixes are drawn at their values
+        logits = params["logits"]
+        probs = _sigmoid(logits if structure.fixed is None else structure.fixed.pin_logits(logits))
     bits = np.empty((draws, starts, structure.n_bits), dtype="int8")
     reals = np.empty((draws, starts, structure.n_reals))
     log_p, log_q = np.empty((draws, starts)), np.empty((draws, starts, starts))
@@ -237,7 +241,7 @@ def _densities_function(fitter, starts: int):
     log p (B, M), log q (B, M, M)`` for ``M = starts``, cached on the fitter. The parameters
     are inputs, so it serves ``state.answer`` (all starts) or one start's slice (``M = 1``)."""
     structure = fitter.structure
-    has_bits = fitter.logits is not None
+    has_bits = "logits" in fitter.param_vars
     names = (["logits"] if has_bits else []) + (
         [] if fitter.family is None else list(fitter.family.params))
 
@@ -264,7 +268,8 @@ def _densities_function(fitter, starts: int):
         else:
             theta = eps
         if has_bits:
-            log_q = log_q + log_q_discrete(bits[:, :, None, :], inputs["logits"])
+            free = None if structure.fixed is None else pt.constant(structure.fixed.free)
+            log_q = log_q + log_q_discrete(bits[:, :, None, :], inputs["logits"], free)
         log_q = pt.broadcast_to(log_q, (draws, starts, starts))
         log_p = structure.log_density(
             bits.reshape((draws * starts, -1)) if has_bits else None,
