@@ -64,7 +64,7 @@ def test_logit_settings_and_names():
         categorical_logits("hot", 3, 2, 0)
     with pytest.raises(ValueError, match="'qubo'"):
         check_problem("qubo")
-    with pytest.raises(ValueError, match="toy_t0.5"):
+    with pytest.raises(ValueError, match=r"toy_t0\.5"):
         check_problem("toy_t.50")
     with pytest.raises(ValueError, match=r"\(0, 1\)"):
         check_problem("toy_t1.5")

@@ -53,7 +53,8 @@ def test_traces_are_as_long_as_the_steps_each_fit_ran(tmp_path):
     early, late = _fit(tmp_path, "early", 205), _fit(tmp_path, "late", 1000)
     assert expected_trace_rows(early[1], 3, 10) == 22  # steps 1, 11, ..., 201 and 205
     concat_traces([early[0], late[0]], [early[1], late[1]], [3, 3], 10, tmp_path / "all.csv")
-    assert len(read_table(tmp_path / "all.csv", MODEL_TRACES)) == 22 + 101  # 1, 11, ..., 991 and 1000
+    # 1, 11, ..., 991 and 1000
+    assert len(read_table(tmp_path / "all.csv", MODEL_TRACES)) == 22 + 101
 
 
 def test_a_trace_that_does_not_match_its_fit_is_refused(tmp_path):

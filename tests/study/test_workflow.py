@@ -84,7 +84,8 @@ def _write_config(tmp_path: Path, edit) -> Path:
         (lambda c: c["chain"].update(replicates="many"), ["chain", "replicates"]),
         (lambda c: c["model"].update(stepz=10), ["model", "stepz"]),
         (lambda c: c["gradient"].update(estimators=["disarm", "dis_arm"]),
-         ["gradient.estimators[1]", "unknown estimator 'dis_arm'", "registered estimators"]),
+         ["gradient.estimators[1]", "unknown estimator 'dis_arm'",
+          "registered bernoulli estimators"]),
         (lambda c: c["model"]["families"].update(meanfield="everything"),
          ["['families']['meanfield']", "'everything'"]),
         # A config file is not merged over config/config.yaml: what it lacks is missing.

@@ -14,7 +14,7 @@ def main(smk) -> None:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         wildcards = smk.wildcards
         job = FitJob(int(wildcards.k), int(wildcards.design_seed), wildcards.estimator,
-                     wildcards.family)
+                     wildcards.family, int(wildcards.seed))
         run_fit_job(job, smk.params.settings, exact_table=smk.input.exact, out=smk.output.table,
                     traces=smk.output.traces, netcdf=smk.output.netcdf)
 
