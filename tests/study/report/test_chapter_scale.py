@@ -81,3 +81,12 @@ def test_no_crossover_is_said_and_the_extrapolation_marked():
     assert extrapolated > 100
     key = render_scale(summary).highlights[0]
     assert "no crossover was found in this range" in key and "an extrapolation" in key
+    assert "(at k = 100, bit_conditioned + disarm, pm.sample reached it)" in key
+
+
+def test_no_method_reaching_the_target_is_said_plainly():
+    """Nothing reached the target: no crossover, and the key result says no method reached it."""
+    summary = summarise_scale(_scale({10: 2.0, 30: 3.0}, {10: 1.0, 30: 5.0},
+                                     vi_reached=[False, False], mcmc_reached=[False, False]))
+    key = render_scale(summary).highlights[0]
+    assert "no crossover was found in this range (at k = 30, no method reached it)" in key

@@ -198,8 +198,14 @@ def _key_sentence(summary: ScaleSummary) -> str:
                          f"on ({fmt(fit['seconds'])} s against {versus} at k = {k})")
         else:
             extrapolated = cross["extrapolated"].dropna()
+            largest = rows[rows["k"] == ks[-1]]
+            reached = list(dict.fromkeys(largest.loc[largest["reached"], "label"]))
             text = (f"on {where}, no fit reached max error {fmt(summary.target)} faster than "
-                    "pm.sample at the largest k, so no crossover was found in this range")
+                    "pm.sample at the largest k, so no crossover was found in this range "
+                    f"(at k = {ks[-1]}, "
+                    + (f"{', '.join(reached)} reached it" if reached
+                       else "no method reached it")
+                    + ")")
             if len(extrapolated):
                 text += (f" (the fitted lines would cross near k ≈ {fmt(extrapolated.min())}, "
                          "an extrapolation)")
