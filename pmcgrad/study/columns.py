@@ -271,10 +271,13 @@ SCALE = TableContract("scale", (
     Column("reference_error", float, "largest Monte Carlo standard error of the reference's "
                                      "inclusion probabilities (0 for the closed form)"),
     Column("target", float, "the accuracy aimed at: max |inclusion - reference|"),
-    Column("seconds", float, "wall time of the timed whole call (a fresh model: PyTensor "
-                             "compiles, Numba's disk cache is warm): the fit, or the pm.sample "
-                             "call that reached the target (else the last one tried)"),
-    Column("warmup_seconds", float, "the untimed warm-up call on the same data before it"),
+    Column("seconds", float, "wall time of the timed whole call (a fresh model, its compiled "
+                             "code found in the disk caches the warm-up filled): the fit, or "
+                             "the pm.sample call that reached the target (else the last one "
+                             "tried)"),
+    Column("warmup_seconds", float, "the untimed warm-up call on the same data before it (the "
+                                    "first call, with this graph's compiled code not yet "
+                                    "cached)"),
     Column("steps", int, "optimisation steps of the fit; draws per chain of pm.sample"),
     Column("attempts", int, "timed calls made: 1 for a fit; pm.sample's doublings of its draws"),
     Column("converged", bool, "whether a fit's stopping rule fired before the cap (False for "

@@ -13,13 +13,15 @@ Two kinds of design:
   computed once and kept), with the Monte Carlo standard error of each of its probabilities.
 
 One job times one method on one data set (:func:`run_scale_job`). Every timed call is a whole
-call on a freshly built model, so PyTensor compiles its graph inside it, on either side; before
-it, one untimed warm-up call on the same data fills Numba's disk cache, so that neither side
-pays for the first compilation of its code (that call's time is recorded as
-``warmup_seconds``). The model is :func:`pmcgrad.models.spike_slab_model` with the response
-``y`` as ``pm.Data`` too (:func:`scale_model`), as a user who refits new data with
-``pm.set_data`` writes it: data sets of the same size then share their compiled code, so the
-correlated design at k reuses the orthogonal one's disk cache. A fit runs with
+call on a freshly built model, so each side builds and compiles its functions inside it; before
+it, one untimed warm-up call on the same data fills the disk caches of compiled code
+(PyTensor's and Numba's), so the timed call finds its compiled modules there and pays for
+building the graph and loading them, not for compiling C or Numba code from nothing. That first
+call's time, cold caches for this graph, is recorded as ``warmup_seconds``; on a rerun of the
+study the caches are warm for both calls. The model is :func:`pmcgrad.models.spike_slab_model`
+with the response ``y`` as ``pm.Data`` too (:func:`scale_model`), as a user who refits new data
+with ``pm.set_data`` writes it: data sets of the same size then share their compiled code, so
+the correlated design at k reuses the orthogonal one's disk cache. A fit runs with
 ``pmcgrad.fit``'s own stopping rule (``max_steps`` its cap) and ``diagnostics=False``, as
 ``pm.sample`` runs with ``compute_convergence_checks=False``: neither side's checks are timed.
 It reaches the target when the raw answer it returns does. ``pm.sample`` (``cores=1``,

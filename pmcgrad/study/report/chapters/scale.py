@@ -2,12 +2,12 @@
 within the target (0.02 by default) of the reference, against the number of predictors k
 (:mod:`pmcgrad.study.scale`).
 
-Each point is one whole call on a freshly built model (compilation included, disk caches
-warm): a converging ``pmcgrad.fit`` or the first ``pm.sample`` call, doubling its draws, that
-reached the target. The figure is the crossover: time against k on log-log axes, one line per
-method through the points that reached the target, with the least-squares slope of each; the
-k from which a fit is faster than MCMC is what the key results state, as measured in this run
-(or that there is none in its range).
+Each point is one whole call on a freshly built model (graph building included, the disk caches
+of compiled code warm): a converging ``pmcgrad.fit`` or the first ``pm.sample`` call, doubling
+its draws, that reached the target. The figure is the crossover: time against k on log-log
+axes, one line per method through the points that reached the target, with the least-squares
+slope of each; the k from which a fit is faster than MCMC is what the key results state, as
+measured in this run (or that there is none in its range).
 """
 
 from __future__ import annotations
@@ -129,11 +129,13 @@ def render_scale(summary: ScaleSummary) -> Section:
         "of the reference, as k grows: <code>pmcgrad.fit</code> with its own stopping rule "
         "(it reaches the target if the answer it returns does), and <code>pm.sample</code> "
         "(<code>cores=1</code>) called with doubling draws per chain until one call does. "
-        "Every time is one whole call on a freshly built model, PyTensor's compilation "
-        "included; before it, one untimed call on the same data warmed Numba's disk cache on "
-        "both sides. Orthogonal designs (X<sup>T</sup>X = nI) are measured against their "
-        "closed-form posterior; correlated ones against a long MCMC run, whose own Monte "
-        "Carlo error the table gives.</p>")
+        "Every time is one whole call on a freshly built model, building and loading its "
+        "compiled functions included; before it, one untimed call on the same data filled "
+        "the disk caches of compiled code (PyTensor's and Numba's) on both sides, so the "
+        "timed call does not compile C or Numba code from nothing: that first call's time is "
+        "the table's warm-up column. Orthogonal designs (X<sup>T</sup>X = nI) are measured "
+        "against their closed-form posterior; correlated ones against a long MCMC run, "
+        "whose own Monte Carlo error the table gives.</p>")
     key = _key_sentence(summary)
     section.highlights.append(f"VI or MCMC (scale study): {key}")
     section.add_figure(Figure(
