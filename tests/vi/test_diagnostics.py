@@ -193,7 +193,7 @@ def test_report_reads_out_every_check():
 def test_minibatched_fit_says_what_is_unavailable_before_drawing():
     """A minibatched fit has no log joint per draw: importance=True raises, naming why."""
     fitter = types.SimpleNamespace(options=types.SimpleNamespace(minibatch_size=2),
-                                   structure=types.SimpleNamespace(local=types.SimpleNamespace(
+                                   structure=types.SimpleNamespace(codes=(), local=types.SimpleNamespace(
                                        rows=10)))
     reason = unavailable_reason(fitter)
     assert "minibatch_size=2 of 10 rows" in reason and "no k-hat" in reason
