@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 UNBIASED = pmcgrad.estimator_names(unbiased_only=True)
 # The 2-evaluation estimators, less antithetic_exp: the exponential swap without
-# Rao-Blackwellisation "gains little" (MATH.md) and, even with 256 draws per step, lands 1.8
+# Rao-Blackwellisation gains little (docs/math.md) and, even with 256 draws per step, lands 1.8
 # nats short on 2 of these 3 seeds. The study measures it; a fit should not use it.
 TWO_EVALUATION = [
     name for name in UNBIASED
@@ -70,7 +70,7 @@ def independent_design():
     return data, exact, _fitted_elbo(data, reference)
 
 
-@pytest.mark.parametrize("estimator", UNBIASED)
+@pytest.mark.parametrize("estimator", [name for name in UNBIASED if name != "antithetic_exp"])
 def test_spike_slab_k8_every_unbiased_estimator(independent_design, estimator):
     """Within 1 nat of the exact-gradient fit; true effects > 0.9; clear nulls < 0.2."""
     data, exact, reference_elbo = independent_design
@@ -83,6 +83,19 @@ def test_spike_slab_k8_every_unbiased_estimator(independent_design, estimator):
     clear_nulls = (data.z_true == 0) & (exact < 0.1)
     assert clear_nulls.any()
     assert np.all(inclusion[clear_nulls] < 0.2), inclusion
+
+
+def test_antithetic_exp_says_it_has_not_converged(independent_design):
+    """antithetic_exp, even at 256 draws a step, does not settle within the default 10,000
+    steps here (it ends 2.3 nats short of the exact-gradient fit on seed 3, 0.5 on seed 4):
+    the result says so (not converged, stopped at the cap) rather than claiming an answer."""
+    data, _, reference_elbo = independent_design
+    with spike_slab_model(data):
+        result = pmcgrad.fit(estimator="antithetic_exp", samples=256, random_seed=3,
+                             progressbar=False)
+    assert _fitted_elbo(data, result) < reference_elbo - 1.0
+    assert not result.converged and result.stop_reason == "n"
+    assert any("without converging" in message for message in result.diagnostics.messages)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
