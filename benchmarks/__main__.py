@@ -23,7 +23,7 @@ MODULES = (
     "estimator_overhead", "against_numpy", "scaling", "backends", "fit_step", "sbn_step",
     "fit_cost", "fit_backends",
 )
-SLOW_MODULES = ("vi_scale",)
+SLOW_MODULES = ("vi_scale", "cold_start")
 
 
 def run(names, quick: bool) -> tuple[list[list], list[list]]:
