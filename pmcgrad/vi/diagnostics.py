@@ -489,8 +489,9 @@ def diagnose(result, draws: int | None = None, random_seed=None) -> FitDiagnosti
     proposal = draw_proposal(fitter, params, draws, rng)
     per_start = psis((proposal.log_p - proposal.own_log_q).T)  # (M,) k-hats
     pooled = importance_sample(proposal)
-    corrected = pooled.mean(pooled.bits) if structure.n_bits else None
-    mcse = pooled.mcse(pooled.bits) if structure.n_bits else None
+    bits = pooled.bits[:, : structure.n_bits]  # (category codes 0/1 in categorical mode)
+    corrected = pooled.mean(bits) if structure.n_bits else None
+    mcse = pooled.mcse(bits) if structure.n_bits else None
     khat = float(per_start.pareto_k[best])
     return FitDiagnostics(
         **common, pareto_k=khat, pareto_k_starts=np.asarray(per_start.pareto_k),
