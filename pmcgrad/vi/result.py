@@ -30,6 +30,7 @@ from pymc.backends.arviz import (
 from pymc.pytensorf import replace_vars_in_graphs
 from pytensor.graph.replace import graph_replace, vectorize_graph
 
+from pmcgrad import streams
 from pmcgrad.vi.diagnostics import FitDiagnostics, FitWarning
 from pmcgrad.vi.diagnostics import diagnose as compute_diagnostics
 from pmcgrad.vi.fitter import HELPER_MODE, Fitter
@@ -298,7 +299,7 @@ class FitResult:
         if importance and reason is not None:
             raise ImportanceUnavailableError(f"sample(importance=True) is not available: "
                                              f"{reason}")
-        rng = np.random.default_rng(random_seed)
+        rng = streams.numpy_rng(random_seed)
         stats = None
         if importance:
             values, stats = self._importance_draws(draws, rng, start)
