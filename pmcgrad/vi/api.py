@@ -25,7 +25,13 @@ from pmcgrad.vi.convergence import Convergence, initial_schedule
 from pmcgrad.vi.diagnostics import FitWarning, check_draws, diagnose, warn
 from pmcgrad.vi.family import FAMILIES
 from pmcgrad.vi.feasibility import analyse_feasibility, check_start, parameter_error
-from pmcgrad.vi.fitter import FitOptions, get_fitter, optimizer_key, real_overrides
+from pmcgrad.vi.fitter import (
+    FitOptions,
+    get_fitter,
+    optimizer_key,
+    real_overrides,
+    start_shape,
+)
 from pmcgrad.vi.loop import progress_bar, run
 from pmcgrad.vi.model import analyse_model
 from pmcgrad.vi.result import FitResult
@@ -88,7 +94,8 @@ def fit(
     start
         Initial values by model variable name, on the model's scale, as ``pm.fit``'s
         ``start``; for a Bernoulli variable an inclusion probability (0 and 1 count as 0.05
-        and 0.95). They set the first start; other starts are jittered around them.
+        and 0.95). They set the first start; other starts are jittered around them. A
+        categorical latent takes none (its q starts uniform).
     optimizer
         A PyMC optimiser in partial form, e.g. ``pm.adam(learning_rate=0.01)``; default
         ``pm.adam(learning_rate=0.05, beta2=0.99)``. The stopping rule scales its steps.
@@ -404,17 +411,22 @@ def _check_start(start, structure) -> None:
     model = structure.model
     names = [rv.name for rv in model.free_RVs]
     bits = {block.rv_name for block in structure.bits}
-    shapes = {rv.name: rv.type.shape for rv in model.free_RVs}  # the model's scale
+    codes = {block.rv_name for block in structure.codes}
+    shapes = {rv.name: start_shape(structure, rv) for rv in model.free_RVs}
     for name, value in start.items():
         if name not in names:
             raise ValueError(f"start[{name!r}]: {name!r} is not a free variable of the model; "
                              f"its free variables are {names}")
+        if name in codes:
+            raise ValueError(f"start[{name!r}]: {name!r} is a categorical latent, whose q starts "
+                             "uniform over its categories; start takes Bernoulli (an "
+                             "inclusion probability) and continuous variables")
         array = np.asarray(value) if not isinstance(value, str | bytes) else None
         if array is None or array.dtype.kind not in "biuf":
             raise TypeError(f"start[{name!r}] must be a number or an array of numbers, got "
                             f"{value!r}")
         shape = shapes[name]
-        if None not in shape:  # a static shape (a dynamic one is PyMC's to check)
+        if shape is not None:  # where it is known without evaluating the model
             try:
                 np.broadcast_to(array, shape)
             except ValueError:

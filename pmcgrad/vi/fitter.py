@@ -286,16 +286,28 @@ class Fitter:
         return logits
 
 
+def start_shape(structure, rv) -> tuple[int, ...] | None:
+    """The shape of free variable ``rv`` on the model's scale, where it is known without
+    evaluating the model: static, or a Bernoulli's or an untransformed variable's value shape."""
+    if None not in rv.type.shape:
+        return tuple(rv.type.shape)
+    blocks = {block.rv_name: block for block in (*structure.bits, *structure.reals)}
+    block = blocks.get(rv.name)
+    if block is not None and structure.model.rvs_to_transforms.get(rv) is None:
+        return block.shape
+    return None
+
+
 def real_overrides(structure, start: Mapping) -> dict:
     """``start``'s continuous variables for PyMC's initial point, each broadcast to its shape
-    where that is static (a Bernoulli's start is an inclusion probability, read by
+    where that is known (a Bernoulli's start is an inclusion probability, read by
     ``_start_logits``, and PyMC would cast it to the bits' dtype)."""
     discrete = {block.rv_name for block in (*structure.bits, *structure.codes)}
     overrides = {}
     for rv in structure.model.free_RVs:
         if rv.name in start and rv.name not in discrete:
-            value, shape = np.asarray(start[rv.name]), rv.type.shape
-            if None not in shape and value.shape != shape:
+            value, shape = np.asarray(start[rv.name]), start_shape(structure, rv)
+            if shape is not None and value.shape != shape:
                 value = np.broadcast_to(value, shape)
             overrides[rv.name] = value
     return overrides
