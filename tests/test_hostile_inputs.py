@@ -134,6 +134,24 @@ def test_a_start_outside_the_support_is_named():
         pmcgrad.fit(5, model=model, start={"s": -1.0}, **FAST)
 
 
+def test_a_start_for_a_categorical_latent_is_refused_not_ignored():
+    """A categorical latent's q starts uniform: its start used to be dropped silently."""
+    with pm.Model() as model:
+        c = pm.Categorical("c", p=[0.2, 0.3, 0.5], shape=2)
+        pm.Normal("y", mu=c.sum(), sigma=1, observed=[1.0])
+    with pytest.raises(ValueError, match=r"start\['c'\]: 'c' is a categorical latent"):
+        pmcgrad.fit(5, model=model, start={"c": 7}, **FAST)
+
+
+def test_a_start_of_the_wrong_shape_is_named_for_a_variable_with_dims():
+    with pm.Model(coords={"obs": range(4)}) as model:
+        z = pm.Bernoulli("z", 0.5, dims="obs")
+        pm.Normal("y", mu=z, sigma=1, observed=np.ones(4), dims="obs")
+    with pytest.raises(ValueError, match=r"start\['z'\] has shape \(2,\), which does not fit "
+                                         r"'z''s shape \(4,\)"):
+        pmcgrad.fit(5, model=model, start={"z": [0.5, 0.5]}, local_dim=False, **FAST)
+
+
 def test_fit_without_a_model_in_context_says_so():
     with pytest.raises(TypeError, match="No model on context stack"):
         pmcgrad.fit(5, **FAST)
