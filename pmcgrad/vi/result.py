@@ -222,7 +222,7 @@ class FitResult:
         parameters, ``(draws, M, K)``: their spread is the estimator's variance here."""
         if "logits" not in self.state.answer:
             raise ValueError("the model has no Bernoulli latents, so there are no logits")
-        return self.fitter.logit_gradient_samples(self.state, draws)
+        return self.fitter.logit_gradient_samples(self.state, _check_count(draws, "draws"))
 
     # --- is it right?
     def diagnose(self, draws: int | None = None, random_seed=None) -> FitDiagnostics:
@@ -292,8 +292,10 @@ class FitResult:
         minibatched fit has no ``sample_stats`` (its full log density is not computed).
         """
         draws = _check_count(draws, "draws")
-        if not isinstance(importance, bool):
-            raise TypeError(f"importance must be True or False, got {importance!r}")
+        for name, flag in [("importance", importance),
+                           ("return_inferencedata", return_inferencedata)]:
+            if not isinstance(flag, bool | np.bool_):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
         start = None if start_index is None else _check_start(start_index, self.logit_values)
         reason = unavailable_reason(self.fitter)
         if importance and reason is not None:
