@@ -307,6 +307,19 @@ def test_sample_refuses_a_non_boolean_importance(fitted):
         fitted.sample(10, importance="yes")
 
 
+def test_sample_refuses_a_non_boolean_return_inferencedata(fitted):
+    with pytest.raises(TypeError, match=r"return_inferencedata must be True or False, got 'no'"):
+        fitted.sample(10, return_inferencedata="no")
+
+
+@pytest.mark.parametrize("draws", [0, -1, 2.5], ids=["zero", "negative", "float"])
+def test_logit_gradient_samples_refuses_a_bad_draw_count(fitted, draws):
+    """It used to fail in NumPy (need at least one array to stack; 'float' object cannot be
+    interpreted as an integer)."""
+    with pytest.raises(ValueError, match=rf"draws must be a positive int, got {draws}"):
+        fitted.logit_gradient_samples(draws)
+
+
 def test_sample_refuses_a_negative_seed_naming_it(fitted):
     with pytest.raises(ValueError, match=r"random_seed.*-1"):
         fitted.sample(10, random_seed=-1)
