@@ -56,6 +56,9 @@ PARETO_K_THRESHOLD = 0.7
 DEFAULT_DRAWS = 10_000
 #: PSIS fits a tail of ``min(N / 5, 3 sqrt(N))`` draws; fewer than this leave too few.
 MIN_DRAWS = 100
+#: PSIS fits a tail of ``N / 5`` draws below 225 draws, and needs 5: fewer draws are weighed
+#: without smoothing, and their k-hat is NaN.
+PSIS_MIN_DRAWS = 25
 # The default's budget, in numbers a batch of draws touches (draws x (latents +
 # observations) x starts); the 200-image digits SBN (3200 latents) gets 7854 draws, ~3 s.
 _DEFAULT_BUDGET = 1 << 27
@@ -118,6 +121,8 @@ def psis(log_ratios: np.ndarray) -> PsisResult:
 def _psis_row(values: np.ndarray) -> tuple[np.ndarray, float]:
     if np.isnan(values).any() or not np.isfinite(values).any():
         return np.full_like(values, np.nan), float("nan")
+    if values.size < PSIS_MIN_DRAWS:  # a tail of fewer than 5 draws: nothing to fit
+        return values - logsumexp(values), float("nan")
     # arviz-stats' psislw takes log-likelihood-like values and smooths exp(-values): the
     # ratios go in negated.
     try:

@@ -30,6 +30,7 @@ from pymc.backends.arviz import (
 from pymc.pytensorf import replace_vars_in_graphs
 from pytensor.graph.replace import graph_replace, vectorize_graph
 
+from pmcgrad import streams
 from pmcgrad.vi.diagnostics import FitDiagnostics, FitWarning
 from pmcgrad.vi.diagnostics import diagnose as compute_diagnostics
 from pmcgrad.vi.fitter import HELPER_MODE, Fitter
@@ -222,7 +223,7 @@ class FitResult:
         parameters, ``(draws, M, K)``: their spread is the estimator's variance here."""
         if "logits" not in self.state.answer:
             raise ValueError("the model has no Bernoulli latents, so there are no logits")
-        return self.fitter.logit_gradient_samples(self.state, draws)
+        return self.fitter.logit_gradient_samples(self.state, _check_count(draws, "draws"))
 
     # --- is it right?
     def diagnose(self, draws: int | None = None, random_seed=None) -> FitDiagnostics:
@@ -301,14 +302,16 @@ class FitResult:
         minibatched fit has no ``sample_stats`` (its full log density is not computed).
         """
         draws = _check_count(draws, "draws")
-        if not isinstance(importance, bool):
-            raise TypeError(f"importance must be True or False, got {importance!r}")
+        for name, flag in [("importance", importance),
+                           ("return_inferencedata", return_inferencedata)]:
+            if not isinstance(flag, bool | np.bool_):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
         start = None if start_index is None else _check_start(start_index, self.logit_values)
         reason = unavailable_reason(self.fitter)
         if importance and reason is not None:
             raise ImportanceUnavailableError(f"sample(importance=True) is not available: "
                                              f"{reason}")
-        rng = np.random.default_rng(random_seed)
+        rng = streams.numpy_rng(random_seed)
         stats = None
         if importance:
             values, stats = self._importance_draws(draws, rng, start)
