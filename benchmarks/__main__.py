@@ -23,7 +23,7 @@ MODULES = (
     "estimator_overhead", "against_numpy", "scaling", "backends", "fit_step", "sbn_step",
     "fit_cost", "fit_backends",
 )
-SLOW_MODULES = ("vi_scale",)
+SLOW_MODULES = ("vi_scale", "cold_start")
 
 
 def run(names, quick: bool) -> tuple[list[list], list[list]]:
@@ -56,7 +56,8 @@ def run(names, quick: bool) -> tuple[list[list], list[list]]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke run)")
-    parser.add_argument("--all", action="store_true", help="also run the slow vi_scale sweep")
+    parser.add_argument("--all", action="store_true",
+                        help="also run the slow vi_scale sweep and cold_start")
     parser.add_argument("--only", nargs="+", choices=MODULES + SLOW_MODULES,
                         help="run only these modules")
     args = parser.parse_args(argv)

@@ -46,7 +46,7 @@ NumpyEstimator = Callable[[Callable, np.ndarray, np.random.Generator, int],
                           tuple[float, np.ndarray]]
 
 
-# --- the NumPy reference estimators (MATH.md's table, one draw per row of the noise)
+# --- the NumPy reference estimators (docs/math.md's table, one draw per row of the noise)
 
 
 def reinforce(f, logits, rng, samples):

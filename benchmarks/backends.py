@@ -130,7 +130,7 @@ def _se(draws: np.ndarray) -> np.ndarray:
 
 def _expected_gradient(name: str, problem: Toy, logits: np.ndarray) -> np.ndarray:
     if name == "uniform_naive":
-        # E[(1 - p_i) f(b)] = (1 - p_i) E[f]: the biased estimator's own mean (MATH.md).
+        # E[(1 - p_i) f(b)] = (1 - p_i) E[f]: the biased estimator's own mean (docs/math.md).
         return (1 - sigmoid(logits)) * problem.mean(logits)
     return problem.exact_gradient(logits)
 

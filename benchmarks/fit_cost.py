@@ -72,7 +72,7 @@ def fitted(model, family: str = "meanfield", estimator: str = "disarm", samples:
     with model:
         result = pmcgrad.fit(0, family=family, estimator=estimator, samples=samples,
                              random_seed=0, progressbar=False, final_samples=2 * samples,
-                             **options)
+                             diagnostics=False, **options)
     return result.fitter, result.state
 
 

@@ -44,7 +44,7 @@ __all__ = [
     "verdict",
 ]
 
-TOY_TARGET = 0.49  # t in the toy objective E[sum (b - t)^2] (MATH.md)
+TOY_TARGET = 0.49  # t in the toy objective E[sum (b - t)^2] (docs/math.md)
 
 
 @dataclass(frozen=True)

@@ -296,7 +296,7 @@ def _build(f, logits, estimator, samples, rng, noise, exact_limit) -> _Pieces:
 def _as_logits(logits, est: Estimator) -> TensorVariable:
     try:
         logits = pt.as_tensor_variable(logits)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, NotImplementedError) as error:
         raise TypeError(f"logits must be a tensor or an array of floats; got {logits!r} "
                         f"({error})") from None
     if logits.dtype not in ("float32", "float64"):

@@ -47,6 +47,7 @@ __all__ = [
     "function_updates",
     "is_stream",
     "normal",
+    "numpy_rng",
     "record_draw",
     "shared_rng",
     "shared_stream",
@@ -90,6 +91,14 @@ def spawn_seeds(random_seed: SeedLike, n: int, *, name: str = "random_seed"
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
         raise ValueError(f"n must be a non-negative int, got {n!r}")
     return _seed_sequence(random_seed, name).spawn(int(n))
+
+
+def numpy_rng(seed: SeedLike = None, *, name: str = "random_seed") -> np.random.Generator:
+    """``numpy.random.default_rng(seed)`` (the same numbers) for a :data:`SeedLike`, refusing
+    what :func:`spawn_seeds` refuses, naming the argument ``name`` and the value."""
+    if seed is not None and not isinstance(seed, np.random.Generator | np.random.SeedSequence):
+        _seed_sequence(seed, name)
+    return np.random.default_rng(seed)
 
 
 def stream_state(seed: SeedLike = None, *, name: str = "rng") -> np.ndarray:

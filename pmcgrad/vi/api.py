@@ -9,10 +9,12 @@ from __future__ import annotations
 import dataclasses
 import math
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 import pymc as pm
+from pymc.initial_point import make_initial_point_fn
+from pymc.logprob.utils import ParameterValueError
 from pymc.model import modelcontext
 
 from pmcgrad import streams
@@ -22,8 +24,14 @@ from pmcgrad.ops import DEFAULT_EXACT_LIMIT
 from pmcgrad.vi.convergence import Convergence, initial_schedule
 from pmcgrad.vi.diagnostics import FitWarning, check_draws, diagnose, warn
 from pmcgrad.vi.family import FAMILIES
-from pmcgrad.vi.feasibility import analyse_feasibility, check_start
-from pmcgrad.vi.fitter import FitOptions, get_fitter, optimizer_key
+from pmcgrad.vi.feasibility import analyse_feasibility, check_start, parameter_error
+from pmcgrad.vi.fitter import (
+    FitOptions,
+    get_fitter,
+    optimizer_key,
+    real_overrides,
+    start_shape,
+)
 from pmcgrad.vi.loop import progress_bar, run
 from pmcgrad.vi.model import analyse_model
 from pmcgrad.vi.result import FitResult
@@ -86,7 +94,8 @@ def fit(
     start
         Initial values by model variable name, on the model's scale, as ``pm.fit``'s
         ``start``; for a Bernoulli variable an inclusion probability (0 and 1 count as 0.05
-        and 0.95). They set the first start; other starts are jittered around them.
+        and 0.95). They set the first start; other starts are jittered around them. A
+        categorical latent takes none (its q starts uniform).
     optimizer
         A PyMC optimiser in partial form, e.g. ``pm.adam(learning_rate=0.01)``; default
         ``pm.adam(learning_rate=0.05, beta2=0.99)``. The stopping rule scales its steps.
@@ -148,7 +157,12 @@ def fit(
         Ctrl-C (a ``KeyboardInterrupt``); ``error.result`` holds the partial fit.
     """
     model = _check_model(model)
+    if not model.free_RVs:
+        raise ValueError(f"the model has no free variables, so there is nothing to fit; its "
+                         f"variables are {[rv.name for rv in model.basic_RVs]}")
     n = _check_int(n, "n", minimum=0)
+    if not isinstance(progressbar, bool | np.bool_):
+        raise TypeError(f"progressbar must be True or False, got {progressbar!r}")
     structure = analyse_model(model, local_dim)
     est = _resolve_estimator(estimator, structure)
     samples = _check_int(samples, "samples", minimum=1)
@@ -179,11 +193,14 @@ def fit(
     # Checks the seed and draws once from a Generator; the first child seeds the fit as
     # before, the second the diagnostics' draws.
     seed, diagnostics_seed = streams.spawn_seeds(random_seed, 2)
-    _check_start(start, model)
+    _check_start(start, structure)
     # Bits the model fixes (hard zeros, p in {0, 1}) are constants; the start check takes
     # the bits at a possible state, as a Bernoulli's initial value may be an impossible one.
-    feasibility = analyse_feasibility(structure)
-    check_start(structure, feasibility)
+    try:
+        feasibility = analyse_feasibility(structure)
+        check_start(structure, feasibility)
+    except ParameterValueError as error:  # PyMC's bare "0 <= p <= 1": name the variables
+        raise parameter_error(model, error) from error
     if minibatch_size is not None:
         _check_minibatch(structure, minibatch_size, family)
 
@@ -222,6 +239,7 @@ def continue_fit(result: FitResult, n: int, **options) -> FitResult:
     run_options["callbacks"] = _check_callbacks(run_options["callbacks"])
     if "diagnostics" in options:
         run_options["diagnostics"] = _check_diagnostics(options["diagnostics"])
+    _check_run_options(run_options, options)
     with progress_bar(run_options["progressbar"]) as progress:
         return _run(result.fitter, result.state, n, run_options, progress)
 
@@ -322,7 +340,27 @@ def _check_diagnostics(diagnostics) -> int | None:
     return check_draws(diagnostics, "diagnostics")
 
 
+def _check_run_options(run_options: dict, given: Mapping) -> None:
+    """``refine``'s options, checked as ``fit`` checks them (in place)."""
+    for name in ("callback_every", "final_samples"):
+        if name in given:
+            run_options[name] = _check_int(given[name], name,
+                                           minimum=2 if name == "final_samples" else 1)
+    if "convergence" in given:
+        run_options["convergence"] = _check_convergence(given["convergence"])
+    if given.get("blas_threads") is not None:
+        run_options["blas_threads"] = _check_int(given["blas_threads"], "blas_threads",
+                                                 minimum=1)
+    if "on_divergence" in given and given["on_divergence"] not in _ON_DIVERGENCE:
+        raise ValueError(f"on_divergence must be one of {_ON_DIVERGENCE}, got "
+                         f"{given['on_divergence']!r}")
+
+
 def _check_callbacks(callbacks) -> list:
+    if callbacks is not None and (callable(callbacks) or isinstance(callbacks, str | bytes)
+                                  or not isinstance(callbacks, Iterable)):
+        raise TypeError(f"callbacks must be a list of callables, got {callbacks!r}; pass one "
+                        "callback as callbacks=[callback]")
     callbacks = list(callbacks or [])
     for index, callback in enumerate(callbacks):
         if not callable(callback):
@@ -362,17 +400,52 @@ def _check_compile_kwargs(compile_kwargs) -> str | None:
     return mode
 
 
-def _check_start(start, model) -> None:
+def _check_start(start, structure) -> None:
+    """Names, types, shapes and values of ``start``: a Bernoulli's is an inclusion probability
+    in [0, 1]; every value is finite and, on the unconstrained space, too (inside the support)."""
     if start is None:
         return
     if not isinstance(start, Mapping):
         raise TypeError(f"start must be a dict of initial values by variable name, got "
                         f"{start!r}")
+    model = structure.model
     names = [rv.name for rv in model.free_RVs]
-    for name in start:
+    bits = {block.rv_name for block in structure.bits}
+    codes = {block.rv_name for block in structure.codes}
+    shapes = {rv.name: start_shape(structure, rv) for rv in model.free_RVs}
+    for name, value in start.items():
         if name not in names:
             raise ValueError(f"start[{name!r}]: {name!r} is not a free variable of the model; "
                              f"its free variables are {names}")
+        if name in codes:
+            raise ValueError(f"start[{name!r}]: {name!r} is a categorical latent, whose q starts "
+                             "uniform over its categories; start takes Bernoulli (an "
+                             "inclusion probability) and continuous variables")
+        array = np.asarray(value) if not isinstance(value, str | bytes) else None
+        if array is None or array.dtype.kind not in "biuf":
+            raise TypeError(f"start[{name!r}] must be a number or an array of numbers, got "
+                            f"{value!r}")
+        shape = shapes[name]
+        if shape is not None:  # where it is known without evaluating the model
+            try:
+                np.broadcast_to(array, shape)
+            except ValueError:
+                raise ValueError(f"start[{name!r}] has shape {array.shape}, which does not fit "
+                                 f"{name!r}'s shape {shape}") from None
+        if not np.isfinite(array).all():
+            raise ValueError(f"start[{name!r}] must be finite, got {value!r}")
+        if name in bits and ((array < 0) | (array > 1)).any():
+            raise ValueError(f"start[{name!r}] is an inclusion probability, from 0 to 1, got "
+                             f"{value!r}")
+    reals = [block for block in structure.reals if block.rv_name in start]
+    if reals:
+        point = make_initial_point_fn(model=model, overrides=real_overrides(structure, start),
+                                      jitter_rvs=set(), return_transformed=True)(0)
+        for block in reals:
+            if not np.isfinite(point[block.name]).all():
+                raise ValueError(f"start[{block.rv_name!r}] = {start[block.rv_name]!r} is "
+                                 f"outside the support of {block.rv_name!r} (on the "
+                                 f"unconstrained space it is {point[block.name]!r})")
 
 
 def _check_minibatch(structure, minibatch_size, family) -> None:

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from pmcgrad import streams
 from pmcgrad.vi.importance import (
     MIN_DRAWS,
     PARETO_K_THRESHOLD,
@@ -460,7 +461,7 @@ def diagnose(result, draws: int | None = None, random_seed=None) -> FitDiagnosti
     all_pips = result.inclusion_probabilities_starts if structure.n_bits else None
     pips = all_pips[best] if structure.n_bits else np.zeros(0)
     params = dict(state.answer)
-    rng = np.random.default_rng(random_seed)
+    rng = streams.numpy_rng(random_seed)
     starts = None
     if result.final_elbos.shape[0] > 1:
         means, sds = _start_moments(fitter, params, all_pips, min(draws, 1000), rng)
@@ -489,8 +490,9 @@ def diagnose(result, draws: int | None = None, random_seed=None) -> FitDiagnosti
     proposal = draw_proposal(fitter, params, draws, rng)
     per_start = psis((proposal.log_p - proposal.own_log_q).T)  # (M,) k-hats
     pooled = importance_sample(proposal)
-    corrected = pooled.mean(pooled.bits) if structure.n_bits else None
-    mcse = pooled.mcse(pooled.bits) if structure.n_bits else None
+    bits = pooled.bits[:, : structure.n_bits]  # (category codes 0/1 in categorical mode)
+    corrected = pooled.mean(bits) if structure.n_bits else None
+    mcse = pooled.mcse(bits) if structure.n_bits else None
     khat = float(per_start.pareto_k[best])
     return FitDiagnostics(
         **common, pareto_k=khat, pareto_k_starts=np.asarray(per_start.pareto_k),

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pymc as pm
 import pytensor
 import pytensor.tensor as pt
 from pymc.exceptions import SamplingError
@@ -105,6 +106,26 @@ def analyse_feasibility(structure: ModelStructure) -> Feasibility:
         per_model.clear()  # earlier data or layouts are not coming back often; keep one
         per_model[key] = _analyse(structure)
     return per_model[key]
+
+
+def parameter_error(model: pm.Model, error: Exception) -> SamplingError:
+    """A ``SamplingError`` naming the variables whose parameters are outside their support
+    (a Bernoulli's ``p`` of NaN or 1.5, say), for PyMC's bare ``ParameterValueError``: each
+    variable's log density is evaluated alone at the initial point, where PyMC's compiled
+    check gives -inf (on this error path only)."""
+    point = model.initial_point()
+    names = []
+    for rv in model.basic_RVs:
+        try:
+            value = model.compile_logp(vars=[rv], mode=PROBE_MODE)(point)
+        except Exception:
+            continue
+        if not np.isfinite(value):
+            names.append(rv.name)
+    culprits = f"of {names}" if names else "of the model"
+    return SamplingError(f"the parameters {culprits} are outside their support: "
+                         f"{str(error).splitlines()[0]}. Check their values (NaN, inf, a "
+                         "probability outside [0, 1])")
 
 
 def feasible_start(structure: ModelStructure, feasibility: Feasibility) -> dict:

@@ -270,8 +270,8 @@ class Fitter:
     def _start_reals(self, start: Mapping | None) -> np.ndarray:
         if not start:
             return self.structure.initial_reals
-        point = make_initial_point_fn(model=self.model, overrides=dict(start),
-                                      jitter_rvs=set(), return_transformed=True)(0)
+        point = make_initial_point_fn(model=self.model, overrides=real_overrides(
+            self.structure, start), jitter_rvs=set(), return_transformed=True)(0)
         return np.concatenate([np.ravel(point[b.name]) for b in self.structure.reals]
                               ).astype("float64")
 
@@ -284,6 +284,50 @@ class Fitter:
                 p = np.clip(p.ravel(), 0.05, 0.95)
                 logits[block.start : block.stop] = np.log(p) - np.log1p(-p)
         return logits
+
+
+def start_shape(structure, rv) -> tuple[int, ...] | None:
+    """The shape of free variable ``rv`` on the model's scale, where it is known without
+    evaluating the model: static, or a Bernoulli's or an untransformed variable's value shape."""
+    if None not in rv.type.shape:
+        return tuple(rv.type.shape)
+    blocks = {block.rv_name: block for block in (*structure.bits, *structure.reals)}
+    block = blocks.get(rv.name)
+    if block is not None and structure.model.rvs_to_transforms.get(rv) is None:
+        return block.shape
+    return None
+
+
+def real_overrides(structure, start: Mapping) -> dict:
+    """``start``'s continuous variables for PyMC's initial point, each broadcast to its shape
+    where that is known (a Bernoulli's start is an inclusion probability, read by
+    ``_start_logits``, and PyMC would cast it to the bits' dtype)."""
+    discrete = {block.rv_name for block in (*structure.bits, *structure.codes)}
+    overrides = {}
+    for rv in structure.model.free_RVs:
+        if rv.name in start and rv.name not in discrete:
+            value, shape = np.asarray(start[rv.name]), start_shape(structure, rv)
+            if shape is not None and value.shape != shape:
+                value = np.broadcast_to(value, shape)
+            overrides[rv.name] = value
+    return overrides
+
+
+def _optimizer_updates(optimizer: Callable | None, grads, params) -> dict:
+    """``optimizer(grads, params)``, named when it fails or returns something else than
+    PyMC's optimisers do (an updates dict with every parameter)."""
+    try:
+        updates = (optimizer or default_optimizer())(grads, params)
+    except Exception as error:
+        raise TypeError(f"optimizer {optimizer!r} failed when called as optimizer(grads, "
+                        f"params), as PyMC's optimisers in partial form are "
+                        f"(pm.adam(learning_rate=0.01)): {type(error).__name__}: {error}"
+                        ) from error
+    if not isinstance(updates, Mapping) or any(var not in updates for var in params):
+        raise TypeError(f"optimizer {optimizer!r} returned {type(updates).__name__}, not the "
+                        "updates of every parameter (a dict, as pm.adam(learning_rate=0.01) "
+                        "returns)")
+    return updates
 
 
 def get_fitter(model: pm.Model, options: FitOptions, *, optimizer: Callable | None,
@@ -354,7 +398,7 @@ def _build(model: pm.Model, options: FitOptions, optimizer: Callable | None,
                        starts, cv_weight, minibatch=options.minibatch_size)
     params = list(param_vars.values())
     grads = pytensor.grad(graph.loss, params)
-    updates = (optimizer or default_optimizer())(grads, params)
+    updates = _optimizer_updates(optimizer, grads, params)
     # The schedule scales every parameter's step; the optimiser's own state moves as usual.
     for var in params:
         updates[var] = var + learning_rate_scale * (updates[var] - var)

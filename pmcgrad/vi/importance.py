@@ -56,6 +56,9 @@ PARETO_K_THRESHOLD = 0.7
 DEFAULT_DRAWS = 10_000
 #: PSIS fits a tail of ``min(N / 5, 3 sqrt(N))`` draws; fewer than this leave too few.
 MIN_DRAWS = 100
+#: PSIS fits a tail of ``N / 5`` draws below 225 draws, and needs 5: fewer draws are weighed
+#: without smoothing, and their k-hat is NaN.
+PSIS_MIN_DRAWS = 25
 # The default's budget, in numbers a batch of draws touches (draws x (latents +
 # observations) x starts); the 200-image digits SBN (3200 latents) gets 7854 draws, ~3 s.
 _DEFAULT_BUDGET = 1 << 27
@@ -118,6 +121,8 @@ def psis(log_ratios: np.ndarray) -> PsisResult:
 def _psis_row(values: np.ndarray) -> tuple[np.ndarray, float]:
     if np.isnan(values).any() or not np.isfinite(values).any():
         return np.full_like(values, np.nan), float("nan")
+    if values.size < PSIS_MIN_DRAWS:  # a tail of fewer than 5 draws: nothing to fit
+        return values - logsumexp(values), float("nan")
     # arviz-stats' psislw takes log-likelihood-like values and smooths exp(-values): the
     # ratios go in negated.
     try:
@@ -136,7 +141,8 @@ def _psis_row(values: np.ndarray) -> tuple[np.ndarray, float]:
 class ProposalDraws:
     """``B`` draws from each of ``M`` starts' q, on the fit's flat unconstrained vectors.
 
-    ``bits (B, M, K)``, ``reals (B, M, D)``, ``log_p (B, M)``, and ``log_q (B, M, M)``: the
+    ``bits (B, M, L)`` (the discrete latents: bits, or category codes in categorical mode),
+    ``reals (B, M, D)``, ``log_p (B, M)``, and ``log_q (B, M, M)``: the
     log density of draw ``(b, m)`` under every start ``m'`` (``log_q[b, m, m]`` is its own).
     """
 
@@ -155,13 +161,6 @@ class ProposalDraws:
 def unavailable_reason(fitter) -> str | None:
     """Why this fit cannot weigh draws by ``p / q`` (``None`` when it can)."""
     options, local = fitter.options, fitter.structure.local
-    if fitter.structure.codes:
-        return (
-            "the model has categorical latents: log q of a draw is written for Bernoulli "
-            "factors only so far, so there is no k-hat, no importance-corrected answer and no "
-            "importance=True here. The ELBO and its standard error, the starts and the "
-            "stopping rule are still reported"
-        )
     if options.minibatch_size is not None:
         return (
             f"the fit is minibatched (minibatch_size={options.minibatch_size} of "
@@ -186,11 +185,8 @@ def draw_proposal(fitter, params: Mapping[str, np.ndarray], draws: int,
     starts = np.asarray(next(iter(params.values()))).shape[0]
     names, function = _densities_function(fitter, starts)
     values = [np.asarray(params[name], dtype="float64") for name in names]
-    probs = None
-    if structure.n_bits:  # the bits the model fixes are drawn at their values
-        logits = params["logits"]
-        probs = _sigmoid(logits if structure.fixed is None else structure.fixed.pin_logits(logits))
-    bits = np.empty((draws, starts, structure.n_bits), dtype="int8")
+    probs = latent_probabilities(fitter, params)
+    bits = np.empty((draws, starts, structure.n_latents), dtype="int64")
     reals = np.empty((draws, starts, structure.n_reals))
     log_p, log_q = np.empty((draws, starts)), np.empty((draws, starts, starts))
     for rows, (uniform_bits, eps) in noise_batches(rng, draws, starts, probs,
@@ -200,19 +196,32 @@ def draw_proposal(fitter, params: Mapping[str, np.ndarray], draws: int,
     return ProposalDraws(bits=bits, reals=reals, log_p=log_p, log_q=log_q)
 
 
+def latent_probabilities(fitter, params: Mapping[str, np.ndarray]) -> np.ndarray | None:
+    """``q(z)`` at ``params``: ``(M, L)`` inclusion probabilities in Bernoulli mode, ``(M, L,
+    C)`` category probabilities in categorical mode, ``None`` without discrete latents."""
+    return None if fitter.latents is None else fitter.latents.probabilities(params)
+
+
 def noise_batches(rng: np.random.Generator, draws: int, starts: int,
                   probs: np.ndarray | None, n_reals: int, batch: int):
-    """Bits ``(b, M, K)`` (float 0/1, from ``probs (M, K)``; ``K = 0`` without) and standard
-    normal noise ``(b, M, D)`` for ``M = starts`` in batches of ``b <= batch`` draws:
-    ``(slice, (bits, eps))``.
+    """Latent draws ``(b, M, L)`` (floats: bits 0/1 from inclusion probabilities ``probs (M,
+    L)``, or category codes from category probabilities ``probs (M, L, C)``; ``L = 0``
+    without) and standard normal noise ``(b, M, D)`` for ``M = starts`` in batches of ``b <=
+    batch`` draws: ``(slice, (latents, eps))``.
 
-    Each batch draws its bits, then its noise, so the numbers depend on ``batch``:
+    Each batch draws its latents, then its noise, so the numbers depend on ``batch``:
     ``FitResult.sample`` and the importance draws use :func:`batch_size` alike."""
-    n_bits = 0 if probs is None else np.shape(probs)[1]
+    n_latents = 0 if probs is None else np.shape(probs)[1]
     for lo in range(0, draws, batch):
         size = min(batch, draws - lo)
-        bits = (np.zeros((size, starts, 0)) if probs is None
-                else (rng.random((size, starts, n_bits)) < probs).astype("float64"))
+        if probs is None:
+            bits = np.zeros((size, starts, 0))
+        elif np.ndim(probs) == 2:
+            bits = (rng.random((size, starts, n_latents)) < probs).astype("float64")
+        else:  # inverse CDF per latent; the last category takes the rounding
+            u = rng.random((size, starts, n_latents, 1))
+            codes = (u > np.cumsum(probs, axis=-1)).sum(-1)
+            bits = np.minimum(codes, probs.shape[-1] - 1).astype("float64")
         eps = rng.normal(size=(size, starts, n_reals)) if n_reals else np.zeros(
             (size, starts, 0))
         yield slice(lo, lo + size), (bits, eps)
@@ -222,8 +231,8 @@ def batch_size(fitter, starts: int) -> int:
     """Draws per compiled call: the log joint of a batch holds (draws x observations)
     arrays, so large data take smaller batches."""
     structure = fitter.structure
-    per_draw = starts * (structure.n_bits + structure.n_reals + _observed_size(fitter.model)
-                         + starts)
+    per_draw = starts * (structure.n_latents * max(structure.max_categories, 2)
+                         + structure.n_reals + _observed_size(fitter.model) + starts)
     return max(1, _ELEMENTS_PER_CALL // max(per_draw, 1))
 
 
@@ -232,18 +241,19 @@ def default_draws(fitter) -> int:
     :data:`MIN_DRAWS`) where a draw is large, so the default stays a small cost next to the
     fit's own evaluations of the log joint."""
     structure, starts = fitter.structure, fitter.options.n_starts
-    per_draw = starts * (structure.n_bits + structure.n_reals + _observed_size(fitter.model))
+    per_draw = starts * (structure.n_latents + structure.n_reals + _observed_size(fitter.model))
     return int(np.clip(_DEFAULT_BUDGET // max(per_draw, 1), MIN_DRAWS, DEFAULT_DRAWS))
 
 
 def _densities_function(fitter, starts: int):
-    """The compiled helper ``(params..., bits (B, M, K), eps (B, M, D)) -> theta (B, M, D),
-    log p (B, M), log q (B, M, M)`` for ``M = starts``, cached on the fitter. The parameters
-    are inputs, so it serves ``state.answer`` (all starts) or one start's slice (``M = 1``)."""
-    structure = fitter.structure
-    has_bits = "logits" in fitter.param_vars
-    names = (["logits"] if has_bits else []) + (
-        [] if fitter.family is None else list(fitter.family.params))
+    """The compiled helper ``(params..., latents (B, M, L), eps (B, M, D)) -> theta (B, M,
+    D), log p (B, M), log q (B, M, M)`` for ``M = starts``, cached on the fitter. The
+    parameters are inputs, so it serves ``state.answer`` (all starts) or one start's slice
+    (``M = 1``). ``latents`` are floats: bits in Bernoulli mode, category codes in
+    categorical mode."""
+    structure, latents = fitter.structure, fitter.latents
+    discrete = [] if latents is None else list(latents.params)
+    names = discrete + ([] if fitter.family is None else list(fitter.family.params))
 
     def build():
         # A family of its own, with `starts` copies of each parameter: the fitter's has
@@ -254,9 +264,13 @@ def _densities_function(fitter, starts: int):
                                   shape=(starts, *fitter.param_vars[name].type.shape[1:]))
                   for name in names}
         # Static start and latent sizes: the log joint's graph broadcasts along them.
-        bits = pt.tensor("bits", dtype="float64", shape=(None, starts, structure.n_bits))
+        drawn = pt.tensor("latents", dtype="float64",
+                          shape=(None, starts, structure.n_latents))
         eps = pt.tensor("eps", dtype="float64", shape=(None, starts, structure.n_reals))
-        draws = bits.shape[0]
+        draws = drawn.shape[0]
+        categorical = latents is not None and latents.categorical
+        values = drawn.astype("int64") if categorical else drawn  # what the model reads
+        bits = None if latents is None else latents.bits(values)  # what q(theta | z) reads
         given = bits if family is not None and family.conditional else None
         log_q = 0.0
         if family is not None:
@@ -267,18 +281,21 @@ def _densities_function(fitter, starts: int):
                                        None if given is None else given[:, :, None, :])
         else:
             theta = eps
-        if has_bits:
+        if categorical:
+            full = latents.full_logits({name: inputs[name] for name in discrete})
+            log_q = log_q + latents.log_density(values[:, :, None, :], full).sum(-1)
+        elif latents is not None:
             free = None if structure.fixed is None else pt.constant(structure.fixed.free)
-            log_q = log_q + log_q_discrete(bits[:, :, None, :], inputs["logits"], free)
+            log_q = log_q + log_q_discrete(values[:, :, None, :], inputs["logits"], free)
         log_q = pt.broadcast_to(log_q, (draws, starts, starts))
         log_p = structure.log_density(
-            bits.reshape((draws * starts, -1)) if has_bits else None,
+            None if latents is None else values.reshape((draws * starts, -1)),
             None if family is None else theta.reshape((draws * starts, -1)),
         ).reshape((draws, starts))
         replace = {} if family is None else {var: inputs[name]
                                               for name, var in family.params.items()}
         outputs = graph_replace([theta, log_p, log_q], replace, strict=True)
-        return pytensor.function([*inputs.values(), bits, eps], outputs,
+        return pytensor.function([*inputs.values(), drawn, eps], outputs,
                                  mode=fitter.options.compile_mode, on_unused_input="ignore")
 
     return names, fitter.helper(f"importance_densities_{starts}", build)
@@ -364,7 +381,3 @@ def importance_sample(draws: ProposalDraws, counts: np.ndarray | None = None
         log_p=log_p, log_q=log_q, log_weights=weights.log_weights,
         pareto_k=float(weights.pareto_k),
     )
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))

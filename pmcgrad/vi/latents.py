@@ -68,7 +68,7 @@ class LatentFactors:
                                for name, var in self.params.items()})
         if not self.categorical:
             return params["logits"]
-        return self._full_logits(params)
+        return self.full_logits(params)
 
     def log_density(self, draws: TensorVariable, logits: TensorVariable) -> TensorVariable:
         """``log q(z)`` per latent, ``(..., L)``, for draws ``(..., L)`` and the estimator's
@@ -86,7 +86,7 @@ class LatentFactors:
         params = self._pinned(self.params)
         if not self.categorical:
             return bernoulli_entropy(params["logits"])
-        logits = self._full_logits(params)
+        logits = self.full_logits(params)
         p = categorical_probabilities(logits)
         log_p = categorical_log_probabilities(logits)
         return -pt.switch(p > 0, p * log_p, 0.0).sum(-1)
@@ -138,7 +138,31 @@ class LatentFactors:
             values["category_logits"] = logits
         return values
 
-    def _full_logits(self, params) -> TensorVariable:
+    def probabilities(self, params) -> np.ndarray:
+        """NumPy ``q(z)`` at parameter values ``params`` (arrays with a leading start axis
+        ``M``): inclusion probabilities ``(M, L)`` in Bernoulli mode (fixed bits exactly 0 or
+        1), category probabilities ``(M, L, C)`` in categorical mode (0 where a latent has no
+        such category)."""
+        structure = self.structure
+        if not self.categorical:
+            logits = np.asarray(params["logits"], dtype=float)
+            if structure.fixed is not None:
+                logits = structure.fixed.pin_logits(logits)
+            return 0.5 * (1.0 + np.tanh(0.5 * logits))
+        parts = []
+        if "logits" in self.params:  # a bit: [phi, 0, ...] after the pinned 0
+            phi = np.asarray(params["logits"], dtype=float)[..., None]
+            parts.append(np.concatenate(
+                [phi, np.zeros((*phi.shape[:-1], self.categories - 2))], axis=-1))
+        if "category_logits" in self.params:
+            parts.append(np.asarray(params["category_logits"], dtype=float))
+        free = np.concatenate(parts, axis=-2)
+        full = np.concatenate([np.zeros((*free.shape[:-1], 1)), free], axis=-1)
+        full = np.where(self._present(), full, -np.inf)
+        full = np.exp(full - full.max(-1, keepdims=True))
+        return full / full.sum(-1, keepdims=True)
+
+    def full_logits(self, params) -> TensorVariable:
         """``(M, L, C)``: pinned zeros, the free logits, ``-inf`` where a category is absent."""
         parts = []
         if "logits" in params:  # a bit: [0, phi, -inf, ...]

@@ -30,6 +30,7 @@ from pymc.backends.arviz import (
 from pymc.pytensorf import replace_vars_in_graphs
 from pytensor.graph.replace import graph_replace, vectorize_graph
 
+from pmcgrad import streams
 from pmcgrad.vi.diagnostics import FitDiagnostics, FitWarning
 from pmcgrad.vi.diagnostics import diagnose as compute_diagnostics
 from pmcgrad.vi.fitter import HELPER_MODE, Fitter
@@ -40,6 +41,7 @@ from pmcgrad.vi.importance import (
     batch_size,
     draw_proposal,
     importance_sample,
+    latent_probabilities,
     noise_batches,
     psis,
     unavailable_reason,
@@ -221,7 +223,7 @@ class FitResult:
         parameters, ``(draws, M, K)``: their spread is the estimator's variance here."""
         if "logits" not in self.state.answer:
             raise ValueError("the model has no Bernoulli latents, so there are no logits")
-        return self.fitter.logit_gradient_samples(self.state, draws)
+        return self.fitter.logit_gradient_samples(self.state, _check_count(draws, "draws"))
 
     # --- is it right?
     def diagnose(self, draws: int | None = None, random_seed=None) -> FitDiagnostics:
@@ -242,7 +244,16 @@ class FitResult:
         (they are then not reliable); raises
         :class:`~pmcgrad.vi.importance.ImportanceUnavailableError` for a minibatched fit."""
         sample = self._checked_importance("inclusion_probabilities_corrected")
-        return self._labelled(sample.mean(sample.bits), self.structure.bits)
+        bits = sample.bits[:, : self.structure.n_bits]  # codes 0/1 in categorical mode too
+        return self._labelled(sample.mean(bits), self.structure.bits)
+
+    @property
+    def category_probabilities_corrected(self) -> dict[str, xr.DataArray]:
+        """Category probabilities weighted by PSIS importance weights, as
+        :attr:`category_probabilities` (the draws and warnings of
+        :attr:`inclusion_probabilities_corrected`)."""
+        self._checked_importance("category_probabilities_corrected")
+        return self._category_probabilities(None)
 
     @property
     def mean_corrected(self) -> dict[str, xr.DataArray]:
@@ -291,14 +302,16 @@ class FitResult:
         minibatched fit has no ``sample_stats`` (its full log density is not computed).
         """
         draws = _check_count(draws, "draws")
-        if not isinstance(importance, bool):
-            raise TypeError(f"importance must be True or False, got {importance!r}")
+        for name, flag in [("importance", importance),
+                           ("return_inferencedata", return_inferencedata)]:
+            if not isinstance(flag, bool | np.bool_):
+                raise TypeError(f"{name} must be True or False, got {flag!r}")
         start = None if start_index is None else _check_start(start_index, self.logit_values)
         reason = unavailable_reason(self.fitter)
         if importance and reason is not None:
             raise ImportanceUnavailableError(f"sample(importance=True) is not available: "
                                              f"{reason}")
-        rng = np.random.default_rng(random_seed)
+        rng = streams.numpy_rng(random_seed)
         stats = None
         if importance:
             values, stats = self._importance_draws(draws, rng, start)
@@ -342,18 +355,16 @@ class FitResult:
         """Unconstrained draws ``{value name: (draws, *shape)}`` from start ``start``, in the
         batches (and so with the numbers) of :meth:`_draws_with_densities`."""
         structure, fitter = self.structure, self.fitter
-        if structure.codes:
-            return self._categorical_draw_values(draws, rng, start)
-        probs = (self.inclusion_probabilities_starts[start : start + 1]
-                 if structure.n_bits else None)
-        bits = np.zeros((draws, structure.n_bits), dtype="int64")
+        params = {name: value[start : start + 1] for name, value in self.state.answer.items()}
+        probs = latent_probabilities(fitter, params)
+        bits = np.zeros((draws, structure.n_latents), dtype="int64")
         reals = np.zeros((draws, structure.n_reals))
         for rows, (drawn, eps) in noise_batches(rng, draws, 1, probs, structure.n_reals,
                                                 batch_size(fitter, 1)):
             bits[rows] = drawn[:, 0]
             if fitter.family is not None:
-                reals[rows] = fitter.draw_reals(self.state.answer, eps[:, 0], start,
-                                                drawn[:, 0] if structure.n_bits else None)
+                given = drawn[:, 0, : structure.n_bits] if structure.n_bits else None
+                reals[rows] = fitter.draw_reals(self.state.answer, eps[:, 0], start, given)
         return self._split_flat(bits, reals)
 
     def _draws_with_densities(self, draws: int, rng: np.random.Generator, start: int):
@@ -402,9 +413,9 @@ class FitResult:
         return self._split_flat(pool.bits[index], pool.reals[index]), stats
 
     def _split_flat(self, bits: np.ndarray, reals: np.ndarray) -> dict[str, np.ndarray]:
-        """Flat ``bits (N, K)`` and ``reals (N, D)`` -> ``{value name: (N, *shape)}``."""
+        """Flat latents ``(N, L)`` and ``reals (N, D)`` -> ``{value name: (N, *shape)}``."""
         structure = self.structure
-        return (structure.split(bits.astype("int64"), structure.bits)
+        return (structure.split(bits.astype("int64"), structure.latents)
                 | structure.split(reals, structure.reals))
 
     @functools.cached_property
@@ -440,27 +451,6 @@ class FitResult:
         return ({rv.name: means[rv.name] for rv in model.free_RVs},
                 {rv.name: stds[rv.name] for rv in model.free_RVs})
 
-    def _categorical_draw_values(self, draws: int, rng: np.random.Generator, start: int
-                                 ) -> dict[str, np.ndarray]:
-        """Unconstrained draws in categorical mode (the importance machinery weighs bits
-        only, so these are drawn here)."""
-        structure, values, bits = self.structure, {}, None
-        if "logits" in self.state.answer:
-            probs = self.inclusion_probabilities_starts[start]
-            bits = (rng.random((draws, probs.size)) < probs).astype("int64")
-            values |= structure.split(bits, structure.bits)
-        for block in structure.codes:
-            probs = self._category_table(start, block)  # (size, K)
-            cumulative = probs.cumsum(-1)
-            u = rng.random((draws, block.size, 1))
-            codes = np.minimum((u > cumulative).sum(-1), block.categories - 1)
-            values[block.name] = codes.reshape(draws, *block.shape).astype("int64")
-        if self.fitter.family is not None:
-            eps = rng.normal(size=(draws, structure.n_reals))
-            reals = self.fitter.draw_reals(self.state.answer, eps, start, bits)
-            values |= structure.split(reals, structure.reals)
-        return values
-
     @functools.cached_property
     def _summaries(self) -> tuple[dict, dict]:
         means, stds = {}, {}
@@ -484,11 +474,18 @@ class FitResult:
         weights = np.exp(logits - logits.max(axis=-1, keepdims=True))
         return weights / weights.sum(axis=-1, keepdims=True)
 
-    def _category_probabilities(self, start: int) -> dict[str, xr.DataArray]:
+    def _category_probabilities(self, start: int | None) -> dict[str, xr.DataArray]:
+        """Category probabilities of start ``start``, or (``None``) importance-weighted."""
         coords, dims = coords_and_dims_for_inferencedata(self.model)
+        sample = None if start is not None else self._importance
         out = {}
         for block in self.structure.codes:
-            table = self._category_table(start, block).reshape(*block.shape, block.categories)
+            if sample is None:
+                table = self._category_table(start, block)
+            else:  # the weighted frequency of each category among the draws
+                codes = sample.bits[:, block.start : block.stop]
+                table = sample.mean(np.eye(block.categories)[codes])
+            table = table.reshape(*block.shape, block.categories)
             var_dims = list(dims.get(block.rv_name) or [f"{block.rv_name}_dim_{i}"
                                                         for i in range(len(block.shape))])
             var_coords = {d: coords[d] for d in var_dims if d in coords}

@@ -42,6 +42,31 @@ def test_known_mixture_recovers_the_exact_assignments(mixture, estimator):
     assert np.abs(probabilities.values - exact).max() < 0.02
 
 
+def test_psis_checks_and_corrects_the_assignments(mixture):
+    """The PSIS diagnostics apply to categorical latents: with the parameters known, the
+    mean-field q(c) can equal the posterior, so a converged fit has a small k-hat, and the
+    importance-weighted category probabilities match the exact softmax within four of their
+    Monte Carlo standard errors wherever q draws both outcomes often (q between 0.01 and
+    0.99: at least 100 of the 10000 draws). Where q gives a category less than that, no
+    weight can restore what is hardly drawn (one observation's q(c = 2) is 0.99992 against
+    the exact 0.993, and none of the draws has another category)."""
+    model, exact = mixture
+    with model:
+        result = pmcgrad.fit(20_000, random_seed=0, progressbar=False)
+    found = result.diagnostics
+    assert found.available and found.pareto_k < 0.5, found
+    sample = found.importance
+    one_hot = np.eye(K)[sample.bits]  # (draws, N, K)
+    corrected = result.category_probabilities_corrected["c"].values
+    np.testing.assert_allclose(corrected, sample.mean(one_hot))
+    raw = result.category_probabilities["c"].values
+    drawn = np.minimum(raw, 1 - raw) >= 0.01
+    assert drawn.sum() > N  # most observations have two plausible components
+    assert np.all(np.abs(corrected - exact)[drawn] <= 4 * sample.mcse(one_hot)[drawn])
+    draws = result.sample(2000, random_seed=1, importance=True)
+    assert draws.posterior["c"].dtype == np.int64 and "log_weight" in draws.sample_stats
+
+
 def test_exact_enumeration_reaches_the_softmax(mixture):
     """categorical_exact: no Monte Carlo error, so the fit lands on the softmax itself."""
     model, exact = mixture

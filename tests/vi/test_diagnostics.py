@@ -192,9 +192,9 @@ def test_report_reads_out_every_check():
 
 def test_minibatched_fit_says_what_is_unavailable_before_drawing():
     """A minibatched fit has no log joint per draw: importance=True raises, naming why."""
+    structure = types.SimpleNamespace(codes=(), local=types.SimpleNamespace(rows=10))
     fitter = types.SimpleNamespace(options=types.SimpleNamespace(minibatch_size=2),
-                                   structure=types.SimpleNamespace(local=types.SimpleNamespace(
-                                       rows=10)))
+                                   structure=structure)
     reason = unavailable_reason(fitter)
     assert "minibatch_size=2 of 10 rows" in reason and "no k-hat" in reason
     result = FitResult(fitter=fitter, state=None, stop_reason="n")

@@ -55,9 +55,14 @@ def assert_near_mcmc(vi_mean, reference: dict, bias_sd: float, what: str) -> Non
     assert np.all(gap <= bound), (what, np.asarray(vi_mean), mean, gap, bound)
 
 
+# result.std comes from 4000 draws of q: a sample sd's relative standard error is
+# 1 / sqrt(2 * 4000), about 1.1%, so the ratio is allowed two of those below SD_RATIO.
+_SD_RELATIVE_SE = 1 / np.sqrt(2 * 4000)
+
+
 def assert_sd_ratio(vi_sd, reference: dict, ratio: float, what: str) -> None:
     observed = np.asarray(vi_sd) / np.asarray(reference["sd"])
-    assert np.all(observed >= ratio), (what, observed)
+    assert np.all(observed >= ratio * (1 - 2 * _SD_RELATIVE_SE)), (what, observed)
 
 
 def test_zero_inflated_poisson_as_written_matches_pm_sample():

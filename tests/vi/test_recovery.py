@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 
 UNBIASED = pmcgrad.estimator_names(unbiased_only=True)
 # The 2-evaluation estimators, less antithetic_exp: the exponential swap without
-# Rao-Blackwellisation "gains little" (MATH.md) and, even with 256 draws per step, lands 1.8
+# Rao-Blackwellisation gains little (docs/math.md) and, even with 256 draws per step, lands 1.8
 # nats short on 2 of these 3 seeds. The study measures it; a fit should not use it.
 TWO_EVALUATION = [
     name for name in UNBIASED
@@ -70,7 +70,7 @@ def independent_design():
     return data, exact, _fitted_elbo(data, reference)
 
 
-@pytest.mark.parametrize("estimator", UNBIASED)
+@pytest.mark.parametrize("estimator", [name for name in UNBIASED if name != "antithetic_exp"])
 def test_spike_slab_k8_every_unbiased_estimator(independent_design, estimator):
     """Within 1 nat of the exact-gradient fit; true effects > 0.9; clear nulls < 0.2."""
     data, exact, reference_elbo = independent_design
@@ -85,17 +85,31 @@ def test_spike_slab_k8_every_unbiased_estimator(independent_design, estimator):
     assert np.all(inclusion[clear_nulls] < 0.2), inclusion
 
 
+def test_antithetic_exp_says_it_has_not_converged(independent_design):
+    """antithetic_exp, even at 256 draws a step, does not settle within the default 10,000
+    steps here (it ends 2.3 nats short of the exact-gradient fit on seed 3, 0.5 on seed 4):
+    the result says so (not converged, stopped at the cap) rather than claiming an answer."""
+    data, _, reference_elbo = independent_design
+    with spike_slab_model(data):
+        result = pmcgrad.fit(estimator="antithetic_exp", samples=256, random_seed=3,
+                             progressbar=False)
+    assert _fitted_elbo(data, result) < reference_elbo - 1.0
+    assert not result.converged and result.stop_reason == "n"
+    assert any("without converging" in message for message in result.diagnostics.messages)
+
+
 @pytest.mark.parametrize("seed", [0, 1, 2])
 @pytest.mark.parametrize("estimator", TWO_EVALUATION)
 def test_correlated_k12_reaches_best_meanfield_optimum(estimator, seed):
-    """With default settings and 4 starts, the fit reaches the best CAVI optimum on every seed."""
+    """With default settings and 4 starts, the fit reaches the best CAVI optimum on every seed,
+    every inclusion probability within 0.01 of it (DisARM measured within 0.0003)."""
     data = simulate_spike_slab(n=100, k=12, n_true=3, seed=seed, correlation=0.6)
     best = best_meanfield_optimum(data, starts=64, seed=seed)
     with spike_slab_model(data):
         result = pmcgrad.fit(estimator=estimator, n_starts=4, random_seed=seed, progressbar=False)
     assert _fitted_elbo(data, result) > best.elbo - 1.0
     inclusion = result.inclusion_probabilities["z"].values
-    np.testing.assert_allclose(inclusion, best.inclusion, atol=0.05)
+    np.testing.assert_allclose(inclusion, best.inclusion, atol=0.01)
 
 
 def test_bernoulli_mixture_recovers_memberships():
