@@ -277,7 +277,7 @@ SCALE = TableContract("scale", (
                              "tried)"),
     Column("warmup_seconds", float, "the untimed warm-up call on the same data before it (the "
                                     "first call, with this graph's compiled code not yet "
-                                    "cached)"),
+                                    "cached); NaN without scale.warmup", may_be_nan=True),
     Column("steps", int, "optimisation steps of the fit; draws per chain of pm.sample"),
     Column("attempts", int, "timed calls made: 1 for a fit; pm.sample's doublings of its draws"),
     Column("converged", bool, "whether a fit's stopping rule fired before the cap (False for "

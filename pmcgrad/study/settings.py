@@ -342,6 +342,7 @@ class ScaleSettings:
     max_steps: int
     target: float
     seed: int
+    warmup: bool
     mcmc: ScaleMcmcSettings
     reference: ScaleReferenceSettings
 
@@ -358,6 +359,7 @@ class ScaleSettings:
             design_seed=int(take("design_seed")), fits=_families(take("fits"), "scale.fits"),
             samples=int(take("samples")), max_steps=int(take("max_steps")),
             target=float(take("target")), seed=int(take("seed")),
+            warmup=bool(take("warmup")),
             mcmc=ScaleMcmcSettings(int(mcmc("draws")), int(mcmc("max_draws")),
                                    int(mcmc("tune")), int(mcmc("chains"))),
             reference=ScaleReferenceSettings(int(reference("draws")), int(reference("tune")),
