@@ -123,6 +123,21 @@ def test_bernoulli_and_categorical_latents_in_one_model():
                                atol=0.01)
 
 
+def test_unnormalised_probabilities_are_rescaled_as_pymc_does():
+    """p = [2, 3, 5] is rescaled to [0.2, 0.3, 0.5], as PyMC does (with its warning), since
+    the fit reads the model's own log density: it lands on the posterior of the rescaled
+    prior."""
+    y = np.array([0.4])
+    with pm.Model():
+        with pytest.warns(UserWarning, match="rescaled"):
+            c = pm.Categorical("c", p=np.array([2.0, 3.0, 5.0]))
+        pm.Normal("y", mu=pt.as_tensor(MEANS)[c], sigma=SD, observed=y)
+        result = pmcgrad.fit(20_000, estimator="categorical_exact", random_seed=0,
+                             progressbar=False)
+    exact = softmax(np.log([0.2, 0.3, 0.5]) - 0.5 * ((y[0] - MEANS) / SD) ** 2)
+    np.testing.assert_allclose(result.category_probabilities["c"].values, exact, atol=2e-3)
+
+
 def test_one_category_is_refused():
     """K = 1 is a constant, not a latent: refused, naming the variable."""
     with pm.Model():
