@@ -26,6 +26,7 @@ __all__ = [
     "WIDTH",
     "colour_handle",
     "estimator_handle",
+    "estimator_lines",
     "estimator_style",
     "family_marker",
     "legend_below",
@@ -170,3 +171,22 @@ def placeholder_png(message: str) -> bytes:
     fig = plt.figure(figsize=(6, 1.2))
     fig.text(0.5, 0.5, message, ha="center", va="center", fontsize=11, color="#5b6470")
     return png_bytes(fig)
+
+
+def estimator_lines(ax, frame, x: str, value: str, error: str, names: Sequence[str]) -> None:
+    """One error-barred line per estimator in ``names`` (``frame``'s ``value`` against ``x``,
+    both on log axes, x in powers of two); an estimator with no positive value is left out.
+    The panel of the variance chapters, Bernoulli and categorical."""
+    for name in names:
+        line = frame[frame["estimator"] == name].sort_values(x)
+        y = positive(line[value])
+        if np.all(np.isnan(y)):
+            continue
+        ax.errorbar(line[x], y, yerr=log_errorbars(y, line[error]), capsize=2, markersize=4,
+                    linewidth=1.2, **estimator_style(name))
+    ax.set_xscale("log", base=2)
+    ticks = sorted(frame[x].unique())
+    if ticks:
+        plain_log_ticks(ax, "x", ticks)
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3, which="major")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from pmcgrad.study.gradient import bias_threshold
@@ -24,12 +23,9 @@ from pmcgrad.study.report.inputs import ReportInputs
 from pmcgrad.study.report.page import Figure, Section, escape, fmt, html_table, png_bytes
 from pmcgrad.study.report.style import (
     estimator_handle,
-    estimator_style,
+    estimator_lines,
     legend_below,
-    log_errorbars,
     new_figure,
-    plain_log_ticks,
-    positive,
 )
 from pmcgrad.study.report.wording import caption, ratio, registry_order
 
@@ -184,23 +180,11 @@ def _efficiency_figure(summary: CategoricalSummary) -> bytes:
                                                     ("k", "K", summary.K_max)]):
             ax = axes[row, col]
             cut = sub[sub[fixed] == value]
-            for name in present:
-                line = cut[cut["estimator"] == name].sort_values(axis)
-                y = positive(line["efficiency"])
-                if np.all(np.isnan(y)):
-                    continue
-                ax.errorbar(line[axis], y, yerr=log_errorbars(y, line["efficiency_se"]),
-                            capsize=2, markersize=4, linewidth=1.2, **estimator_style(name))
-            ax.set_xscale("log", base=2)
-            ticks = sorted(cut[axis].unique())
-            if ticks:
-                plain_log_ticks(ax, "x", ticks)
-            ax.set_yscale("log")
+            estimator_lines(ax, cut, axis, "efficiency", "efficiency_se", present)
             ax.set_xlabel("K (categories, log scale)" if axis == "K"
                           else "k (variables, log scale)")
             ax.set_ylabel("variance × f-evaluations\n(per draw, log)")
             ax.set_title(f"{problem}, {fixed} = {value}", fontsize=10, loc="left")
-            ax.grid(alpha=0.3, which="major")
     legend_below(fig, [estimator_handle(n) for n in present], present, ncols=6)
     return png_bytes(fig)
 

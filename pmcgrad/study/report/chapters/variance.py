@@ -18,12 +18,9 @@ from pmcgrad.study.report.inputs import ReportInputs
 from pmcgrad.study.report.page import Figure, Section, escape, fmt, html_table, png_bytes
 from pmcgrad.study.report.style import (
     estimator_handle,
-    estimator_style,
+    estimator_lines,
     legend_below,
-    log_errorbars,
     new_figure,
-    plain_log_ticks,
-    positive,
 )
 from pmcgrad.study.report.wording import caption, ratio, registry_order
 
@@ -183,20 +180,10 @@ def _variance_figure(agg: pd.DataFrame, panels: list[str], order: list[str]) -> 
             ("efficiency", "efficiency_se", "variance × f-evaluations\n(per draw, log)"),
         ]):
             ax = axes[row, col]
-            for name in present:
-                line = sub[sub["estimator"] == name].sort_values("k")
-                y = positive(line[value])
-                if np.all(np.isnan(y)):
-                    continue
-                ax.errorbar(line["k"], y, yerr=log_errorbars(y, line[error]), capsize=2,
-                            markersize=4, linewidth=1.2, **estimator_style(name))
-            ax.set_xscale("log", base=2)
-            plain_log_ticks(ax, "x", sorted(sub["k"].unique()))
-            ax.set_yscale("log")
+            estimator_lines(ax, sub, "k", value, error, present)
             ax.set_ylabel(label)
             ax.set_xlabel("k (number of bits, log scale)")
             ax.set_title(f"problem {panel}", fontsize=10, loc="left")
-            ax.grid(alpha=0.3, which="major")
     legend_below(fig, [estimator_handle(n) for n in present], present, ncols=6)
     return png_bytes(fig)
 
