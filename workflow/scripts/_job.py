@@ -80,6 +80,12 @@ def job_environment(smk) -> Iterator[None]:
             yield
         except JobInterrupted:
             pass  # reported below, with the outputs removed
+        except KeyboardInterrupt:
+            # pmcgrad.fit answers SIGINT with a handler of its own while it runs, and raises
+            # FitInterrupted (a KeyboardInterrupt) between blocks: this handler never saw it.
+            traceback.print_exc()
+            if not received:
+                received.append(signal.SIGINT)
         except BaseException:
             # Into the rule's log too: Python prints the traceback only at exit, after the
             # descriptors are restored, where `snakemake --show-failed-logs` would not see it.
