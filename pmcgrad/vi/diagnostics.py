@@ -533,7 +533,3 @@ def check_draws(value, name: str) -> int:
         raise ValueError(f"{name} must be >= {MIN_DRAWS} (PSIS fits the largest "
                          f"fifth of the weights), got {value}")
     return int(value)
-
-
-def _sigmoid(x) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(x, dtype=float)))
