@@ -27,7 +27,9 @@ import pytensor.tensor as pt
 from pymc.pytensorf import compile as pymc_compile
 from pytensor.compile.builders import OpFromGraph
 from pytensor.gradient import disconnected_grad, disconnected_type
-from pytensor.tensor.variable import TensorVariable
+from pytensor.graph.replace import graph_replace
+from pytensor.graph.traversal import ancestors
+from pytensor.tensor.variable import TensorConstant, TensorVariable
 
 from pmcgrad import streams
 from pmcgrad.estimators import (
@@ -56,10 +58,15 @@ __all__ = [
     "expectation",
     "function",
     "gradient_samples",
+    "share_large_constants",
     "shared_rng",
 ]
 
 LatentFunction = Callable[[TensorVariable], TensorVariable]
+# Constant arrays of at least this many bytes are passed to a compiled function as shared
+# variables: Numba freezes a constant into the machine code, which compiles slowly for
+# megabytes (a 50,000-row model's index tables) and cannot be cached on disk.
+LARGE_CONSTANT_BYTES = 1 << 16
 # The noise an estimator with uses_noise=True gets when none is named.
 _DEFAULT_NOISE = "logistic"
 
@@ -92,13 +99,27 @@ class EstimatorOp(OpFromGraph):
         return f"{self.name}{{samples={self.samples}}}"
 
 
+def share_large_constants(outputs: list, min_bytes: int = LARGE_CONSTANT_BYTES) -> list:
+    """``outputs`` with every tensor constant of at least ``min_bytes`` among their ancestors
+    replaced by a shared variable of the same type and value (the graphs are cloned; the
+    originals are unchanged)."""
+    replace = {var: pytensor.shared(var.data, shape=var.type.shape, name=var.name)
+               for var in ancestors(outputs)
+               if isinstance(var, TensorConstant) and var.data.nbytes >= min_bytes}
+    return graph_replace(outputs, replace, strict=False) if replace else list(outputs)
+
+
 def function(inputs, outputs, *, updates=None, mode=None, **kwargs) -> pytensor.compile.Function:
     """``pytensor.function`` that advances every random stream in the graph on each call.
 
     A plain ``pytensor.function`` without these updates would repeat the same draws. This is
     PyMC's ``compile`` without its reseeding (the seed given to ``expectation`` stays in force),
     plus the updates of pmcgrad's counter streams (:func:`pmcgrad.streams.function_updates`).
+    Large constants become shared variables (:func:`share_large_constants`).
     """
+    single = not isinstance(outputs, list | tuple)
+    outputs = share_large_constants([outputs] if single else list(outputs))
+    outputs = outputs[0] if single else outputs
     updates = streams.function_updates(outputs, updates)
     return pymc_compile(inputs, outputs, random_seed=False, mode=mode, updates=updates, **kwargs)
 

@@ -91,7 +91,8 @@ def train_sbn(data: SbnDataset, k: int, estimator: str, seed: int, settings: Sbn
     with sigmoid_belief_network(train, k):
         # No diagnostics: importance sampling over every image's codes at once says nothing
         # the held-out bound does not, and would cost each checkpoint a pass over the data.
-        result = pmcgrad.fit(0, estimator=estimator, samples=settings.samples,
+        # No final ELBO draws either (the fewest allowed): the trace reads the steps' own.
+        result = pmcgrad.fit(0, estimator=estimator, samples=settings.samples, final_samples=2,
                              random_seed=job_seed_int(seed, "sbn_fit", data.name, k,
                                                       estimator),
                              progressbar=False, convergence=False, diagnostics=False,

@@ -25,10 +25,12 @@ from pymc.initial_point import make_initial_point_fn
 from pytensor.compile.mode import Mode
 from pytensor.graph.replace import graph_replace
 from pytensor.scan.utils import until
+from pytensor.tensor.variable import TensorVariable
 
 from pmcgrad import streams
 from pmcgrad.estimators import Estimator, get_estimator
 from pmcgrad.ops import function as compile_with_streams
+from pmcgrad.ops import share_large_constants
 from pmcgrad.vi.family import GaussianFamily, make_family, pairing
 from pmcgrad.vi.latents import LatentFactors, make_latent_factors
 from pmcgrad.vi.model import FixedBits, ModelStructure, analyse_model
@@ -455,6 +457,12 @@ def _compile_block(state_vars, new_values, params, loss, finite, logit_grad, sca
     after the first non-finite step (which was not applied). JAX compiles only scans of a
     fixed length that run to the end: there the block is a :class:`_FixedLengthBlocks`.
     """
+    # Before the scan is built: its inner function would otherwise hold the large constants.
+    tracked = [*new_values, loss, finite] + ([] if logit_grad is None else [logit_grad])
+    tracked = share_large_constants(tracked)
+    n_values = len(new_values)
+    new_values, (loss, finite, *rest) = tracked[:n_values], tracked[n_values:]
+    logit_grad = rest[0] if rest else None
     if mode == "JAX":
         return _FixedLengthBlocks({
             length: _compile_scan(state_vars, new_values, params, loss, finite, logit_grad,
@@ -514,9 +522,9 @@ def _compile_scan(state_vars, new_values, params, loss, finite, logit_grad, scal
         return outputs if mode == "JAX" else (outputs, until(~step_finite))
 
     n_steps = pt.scalar("n_steps", dtype="int64") if length is None else length
-    sums_init = [pt.zeros_like(p) for p in params]
+    sums_init = [_zeros(p) for p in params]
     if logit_grad is not None:
-        sums_init += [pt.zeros_like(logit_grad), pt.zeros_like(logit_grad)]
+        sums_init += [_zeros(logit_grad), _zeros(logit_grad)]
     outputs = pytensor.scan(
         inner, outputs_info=[*state_vars, *sums_init, None, None], n_steps=n_steps,
         return_updates=False,
@@ -530,3 +538,13 @@ def _compile_scan(state_vars, new_values, params, loss, finite, logit_grad, scal
         updates=dict(zip(state_vars, finals, strict=True)), mode=mode,
         on_unused_input="ignore",  # a model without bits or reals ignores some schedule inputs
     )
+
+
+def _zeros(var) -> TensorVariable:
+    """Zeros shaped as ``var``, where a sum over the steps starts. A shared variable where the
+    shape is static: ``zeros_like`` would be folded into a constant of a parameter's size,
+    which Numba freezes into the machine code (slow to compile, never cached on disk)."""
+    shape = var.type.shape
+    if any(length is None for length in shape):
+        return pt.zeros_like(var)
+    return pytensor.shared(np.zeros(shape, dtype=var.dtype), shape=shape)

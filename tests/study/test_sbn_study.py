@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pmcgrad.study.columns import SBN, SBN_COLUMNS
-from pmcgrad.study.sbn import known_sbn
+from pmcgrad.study.sbn import importance_sampled_log_likelihood, known_sbn
 from pmcgrad.study.sbn_study import (
     GRID_IMAGES,
     GRID_PANELS,
@@ -77,6 +77,31 @@ def test_known_sbn_log_likelihood_is_exact_and_normalised():
     assert np.all(np.abs(draws.mean(axis=0) - expected) <= 5 * se + 1e-12)
     with pytest.raises(ValueError, match="codes"):
         known_sbn(40, seed=0)
+
+
+def test_importance_sampled_bound_is_exact_with_the_exact_posterior_in_any_chunking():
+    """With one code the posterior is a Bernoulli, so q can be exact: every importance weight
+    is then p(x) and the estimate equals enumeration's log p(x) to rounding, whatever the
+    number of images scored at a time. A poorer q (the prior) gives less, never more, on
+    average (a lower bound)."""
+    truth = known_sbn(1, seed=7)
+    images = truth.sample(50, np.random.default_rng(1))
+    on = images @ np.log(truth_pixel(truth, 1)) + (1 - images) @ np.log(1 - truth_pixel(truth, 1))
+    off = images @ np.log(truth_pixel(truth, 0)) + (1 - images) @ np.log(1 - truth_pixel(truth, 0))
+    posterior = (on - off)[:, None]  # the exact logit of z = 1 given each image
+    exact = truth.log_likelihood(images)
+    for chunk in (1, 64 * 7, 1 << 22):
+        estimate = importance_sampled_log_likelihood(
+            images, truth.weights, truth.bias, posterior, 30, seed=2, chunk_elements=chunk)
+        np.testing.assert_allclose(estimate, exact, atol=1e-9)
+    prior = importance_sampled_log_likelihood(images, truth.weights, truth.bias,
+                                              np.zeros((50, 1)), 30, seed=2)
+    assert prior.mean() < exact.mean()
+
+
+def truth_pixel(truth, code: int) -> np.ndarray:
+    """Each pixel's probability of being on when the one code is ``code``."""
+    return 1 / (1 + np.exp(-(truth.weights[:, 0] * code + truth.bias)))
 
 
 def test_synthetic_images_are_the_same_for_every_job():

@@ -7,9 +7,11 @@ import dataclasses
 import numpy as np
 import pymc as pm
 import pytest
+from pytensor.tensor.variable import TensorConstant
 
 import pmcgrad
 from pmcgrad.models import binarised_digits, sigmoid_belief_network, spike_slab_model
+from pmcgrad.ops import LARGE_CONSTANT_BYTES
 from pmcgrad.problems import simulate_spike_slab
 from pmcgrad.study.sbn import HeldOutBound
 
@@ -154,6 +156,32 @@ def test_minibatch_fit_improves_the_elbo():
         start = result.elbo
         result = result.refine(1500, progressbar=False)
     assert result.elbo > start + 1.0
+
+
+def _constants(fgraph) -> list:
+    """Every constant of a compiled graph, inner graphs (the step's scan) included."""
+    found = [var for var in fgraph.variables if isinstance(var, TensorConstant)]
+    for node in fgraph.apply_nodes:
+        inner = getattr(node.op, "fgraph", None)
+        if inner is not None:
+            found += _constants(inner)
+    return found
+
+
+def test_large_index_tables_are_passed_in_not_frozen_into_the_compiled_step():
+    """With 20,000 rows, the minibatch's row index table (20,000 x 4 ints, 640 kB) and the
+    hard-zero masks would be constants of the step, which Numba freezes into machine code:
+    slow to compile, and such code cannot be cached on disk. They are shared variables."""
+    rng = np.random.default_rng(0)
+    rows = 20_000
+    images = (rng.random((rows, 3)) < 0.5).astype("int64")
+    with sigmoid_belief_network(images, 4):
+        result = pmcgrad.fit(3, estimator="disarm", samples=2, minibatch_size=10,
+                             random_seed=0, progressbar=False, diagnostics=False,
+                             final_samples=2)
+    sizes = [var.data.nbytes for var in _constants(result.fitter.block.maker.fgraph)]
+    assert max(sizes) < LARGE_CONSTANT_BYTES, sorted(sizes)[-3:]
+    assert np.isfinite(result.hist).all()
 
 
 @pytest.mark.parametrize(
