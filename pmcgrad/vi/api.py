@@ -240,8 +240,13 @@ def continue_fit(result: FitResult, n: int, **options) -> FitResult:
     if "diagnostics" in options:
         run_options["diagnostics"] = _check_diagnostics(options["diagnostics"])
     _check_run_options(run_options, options)
+    state = result.state
+    if state.schedule.converged and n > 0:
+        # refine(n) asks for more steps: a converged fit takes them (before, it returned at
+        # once), and the rule, when on, may stop it again at the end of a window.
+        state = state.replace(schedule=dataclasses.replace(state.schedule, converged=False))
     with progress_bar(run_options["progressbar"]) as progress:
-        return _run(result.fitter, result.state, n, run_options, progress)
+        return _run(result.fitter, state, n, run_options, progress)
 
 
 def _run(fitter, state, n, run_options, progress) -> FitResult:

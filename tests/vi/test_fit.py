@@ -107,6 +107,20 @@ def test_refine_continues_where_the_fit_stopped(small_data):
     assert not np.array_equal(refined.logit_values, logits_before)
 
 
+def test_refine_of_a_converged_fit_takes_its_steps():
+    """A fit its rule stopped still refines: refine(n) with the rule off takes all n steps
+    (it returned at once before); with the rule on it takes at least a window's steps."""
+    with pm.Model():
+        mu = pm.Normal("mu", 0.0, 10.0)
+        pm.Normal("y", mu=mu, sigma=1.0, observed=np.linspace(-1.0, 3.0, 20))
+        result = pmcgrad.fit(20_000, random_seed=0, progressbar=False)
+    assert result.converged and result.steps < 20_000
+    more = result.refine(300, progressbar=False, convergence=False)
+    assert more.steps == result.steps + 300 and more.stop_reason == "n"
+    again = result.refine(1000, progressbar=False)
+    assert again.steps >= result.steps + 200 and again.hist.shape == (again.steps,)
+
+
 def test_pymc_callbacks_stop_the_fit(small_data):
     """PyMC's CheckParametersConvergence reads result.params and stops the loop."""
     seen = []
