@@ -69,8 +69,12 @@ _JITTER_SCALE = 1.0
 # The probe runs once per model on a few dozen configurations: PyTensor's full rewriting and
 # a Numba (or C) compilation would cost seconds and save milliseconds, so it runs on NumPy.
 PROBE_MODE = Mode(linker="py", optimizer="fast_compile")
-# Batch rows (configurations x points) per probe call: bounds the probe's memory.
+# Batch rows (configurations x points) per probe call, at most: bounds the probe's memory.
 _CHUNK = 64
+# ... and at most this many latent values per call, so a model with many local rows probes a
+# few configurations at a time (64 configurations of 50,000 images x 16 codes needed 5.6 GB
+# of intermediate arrays; now about 0.3 GB).
+_CHUNK_BITS = 1 << 22
 # Draws from q that explain_non_finite evaluates.
 _EXPLAIN_DRAWS = 64
 
@@ -224,7 +228,7 @@ def _analyse(structure: ModelStructure) -> Feasibility:
             configs[1 + i, rows[:, i]] = 1 - base[rows[:, i]]
     points = _probe_points(structure)
     n_configs, n_points = configs.shape[0], max(points.shape[0], 1)
-    bits = np.repeat(configs, n_points, axis=0)
+    bits = np.repeat(configs.astype(np.int8), n_points, axis=0)  # 0/1: a byte each
     reals = None if not structure.n_reals else np.tile(points, (n_configs, 1))
     values = _evaluate(structure, bits, reals)  # (T, C * P, R)
     values = values.reshape(values.shape[0], n_configs, n_points, -1)
@@ -295,12 +299,15 @@ def _infinite_terms(term_values: np.ndarray) -> list[int]:
 
 def _evaluate(structure: ModelStructure, bits, reals) -> np.ndarray:
     """Per-term, per-row log density ``(T, B, R)`` at ``bits (B, K)`` and ``reals (B, D)``,
-    in chunks of :data:`_CHUNK` rows (``R = 1`` without local latents)."""
+    in chunks of at most :data:`_CHUNK` rows and :data:`_CHUNK_BITS` latent values (``R = 1``
+    without local latents)."""
     function = _probe_function(structure)
     batch = (bits if bits is not None else reals).shape[0]
+    chunk = max(1, min(_CHUNK, _CHUNK_BITS // max(structure.n_bits, 1)))
     out = []
-    for begin in range(0, batch, _CHUNK):
-        inputs = [a[begin : begin + _CHUNK] for a in (bits, reals) if a is not None]
+    for begin in range(0, batch, chunk):
+        inputs = [np.asarray(a[begin : begin + chunk], dtype=float)
+                  for a in (bits, reals) if a is not None]
         out.append(np.asarray(function(*inputs)))
     return np.concatenate(out, axis=1)
 
