@@ -13,6 +13,7 @@ __all__ = [
     "ZipData",
     "diabetes_data",
     "exact_inclusion_unknown_sigma",
+    "sbn_image_log_likelihood",
     "simulate_mixture",
     "simulate_occupancy",
     "simulate_zero_inflated_poisson",
@@ -86,6 +87,16 @@ def simulate_mixture(n: int = 200, weight: float = 0.4, mu=(-1.0, 3.0), sigma=(1
     member = (rng.random(n) < weight).astype("int64")
     y = np.where(member == 1, rng.normal(mu[1], sigma[1], n), rng.normal(mu[0], sigma[0], n))
     return MixtureData(y, member, weight, tuple(mu), tuple(sigma))
+
+
+def sbn_image_log_likelihood(images: NDArray, W: NDArray, c: NDArray, z: NDArray) -> NDArray:
+    """``log p(x_n | z_n, W, c)`` of a sigmoid belief network per draw and image: ``W (...,
+    pixels, k)``, ``c (..., pixels)``, ``z (..., n, k)`` -> ``(..., n)``. It depends on the
+    draw only through the pixel logits ``W z_n + c``, so it is the same for every relabelling
+    of the codes (and every flip of one, ``z -> 1 - z`` with ``W -> -W``, ``c -> c + W``):
+    the one thing a fit and ``pm.sample`` can be compared on, whichever labelling each found."""
+    logits = np.einsum("...pk,...nk->...np", W, z) + c[..., None, :]
+    return (images * logits - np.logaddexp(0.0, logits)).sum(-1)
 
 
 def diabetes_data() -> tuple[NDArray, NDArray, list[str]]:
