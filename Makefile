@@ -4,7 +4,8 @@ VENV      := .venv
 VPY       := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 CORES     ?= 8
-PYTEST_ARGS ?=
+# Every core: files are spread over pytest-xdist workers (tests/conftest.py groups them).
+PYTEST_ARGS ?= -n auto --dist loadgroup
 
 .PHONY: test study lint bench clean-venv
 
