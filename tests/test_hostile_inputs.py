@@ -106,8 +106,16 @@ BAD_FIT_ARGUMENTS = [
 ]
 
 
+def _case_id(kwargs: dict) -> str:
+    """A test id the same in every process (pytest-xdist compares them): a callable is
+    named, not shown with its address."""
+    shown = {name: (f"<{type(value).__name__}>" if callable(value) else value)
+             for name, value in kwargs.items()}
+    return repr(shown)[:60]
+
+
 @pytest.mark.parametrize(("kwargs", "error", "message"), BAD_FIT_ARGUMENTS,
-                         ids=[repr(case[0])[:60] for case in BAD_FIT_ARGUMENTS])
+                         ids=[_case_id(case[0]) for case in BAD_FIT_ARGUMENTS])
 def test_fit_refuses_a_bad_argument_naming_it(model, kwargs, error, message):
     with pytest.raises(error, match=message):
         pmcgrad.fit(**(dict(n=5, model=model) | FAST | kwargs))
