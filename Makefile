@@ -4,8 +4,9 @@ VENV      := .venv
 VPY       := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 CORES     ?= 8
-# Every core: files are spread over pytest-xdist workers (tests/conftest.py groups them).
-PYTEST_ARGS ?= -n auto --dist loadgroup
+# One process by default: on 2 cores, two pytest-xdist workers took longer (40 minutes against
+# about 25) and 6 GB each. On a larger machine: PYTEST_ARGS="-n auto --dist loadgroup".
+PYTEST_ARGS ?=
 
 .PHONY: test study lint bench clean-venv
 

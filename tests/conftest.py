@@ -27,10 +27,10 @@ def exact_table_gradient(table: np.ndarray, logits: np.ndarray) -> np.ndarray:
     return (q[:, None] * np.asarray(table)[:, None] * (bits - p)).sum(axis=0)
 
 
-# `make test` runs the suite on every core (pytest-xdist, --dist loadgroup). A test runs on
-# the worker of its file's group, so module fixtures (compiled fits) are built once; the files
-# that read the tiny study's outputs (`tiny_run`, a session fixture of about 4 minutes) share
-# one group, so it runs once, not once per worker.
+# With pytest-xdist (PYTEST_ARGS="-n auto --dist loadgroup") a test runs on the worker of its
+# file's group, so module fixtures (compiled fits) are built once; the files that read the
+# tiny study's outputs (`tiny_run`, a session fixture of several minutes) share one group, so
+# it runs once, not once per worker.
 _TINY_RUN_FILES = {"test_workflow_run.py", "test_report.py"}
 
 
