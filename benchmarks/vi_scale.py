@@ -19,13 +19,18 @@ posterior. For each k in {30, 100, 300, 1000}, in one process:
    time of the seeds whose answer is within 0.02.
 3. **pm.sample** (NUTS for ``beta``, ``BinaryGibbsMetropolis`` for ``z``, one chain,
    ``cores=1``, one BLAS thread, as pmcgrad), each attempt a whole call on a fresh model,
-   grown in draws (100, 200, 400, ...; ``tune = min(draws, 500)``) until its max PIP error is
-   within 0.02. ``BinaryGibbsMetropolis`` evaluates the whole log density once per bit per
-   draw, so an iteration costs O(k n k) = O(k^3) here: at k = 1000 the growth stops when the
-   next attempt would pass the MCMC time budget (``--mcmc-budget``, an hour by default). The
-   MCMC time is then a **lower bound**: the measured time of the largest attempt, which was
-   still above 0.02 (any attempt that gets there needs more draws). The draws it would need are
-   extrapolated from that attempt's error (error ~ draws^-1/2), and labelled as such.
+   grown in draws (100, 200, 400, ... from ``--mcmc-start-draws``; ``tune = min(draws,
+   500)``) until its max PIP error is within 0.02. ``BinaryGibbsMetropolis`` evaluates the
+   whole log density once per bit per draw, so an iteration costs O(k n k) = O(k^3) here: at
+   k = 300 and 1000 the growth stops when the next attempt would pass the MCMC time budget
+   (``--mcmc-budget``, 20 minutes by default). The MCMC time is then a **lower bound**: the
+   measured time of the largest attempt, which was still above 0.02 (any attempt that gets
+   there needs more draws; its own running error, recorded on a doubling grid of draws, shows
+   no prefix of the chain got there either). The draws it would need are extrapolated from
+   that attempt's error curve, and labelled as such. An attempt of 3200 draws or more is kept
+   under ``benchmarks/out/`` (named by a fingerprint of the data and PyMC's version) and
+   reused by a later run with its measured seconds, so the hour an attempt takes at k = 1000
+   is spent once.
    The pmcgrad runs are interleaved between the MCMC attempts, so a change of load on the
    shared machine falls on both sides.
 
@@ -42,14 +47,13 @@ family floor there: the error each family converges to is measured (with the mea
 optimum's for comparison), and ``pm.sample``'s time to 0.02 is measured as above.
 
 Run: .venv/bin/python -m benchmarks.vi_scale [--quick] [--k 30 100] [--mcmc-budget 3600]
-(the whole sweep takes about three hours on a shared 2-core machine; see the README).
+[--mcmc-start-draws 3200] (the README says how each row was run and what it took).
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import hashlib
 import logging
 import math
@@ -85,6 +89,7 @@ MEANFIELD_CAP = 20_000
 MCMC_BUDGET = 1200.0  # seconds of pm.sample attempts per k, at most
 MCMC_START_DRAWS = 100
 MCMC_MAX_TUNE = 500
+CACHED_DRAWS = 3200  # attempts this long are kept under benchmarks/out/ and reused
 CORRELATED_KS = (30, 100)
 CORRELATION = 0.3
 CORRELATED_BUDGET = 600.0
@@ -111,7 +116,6 @@ METHODS = (
     Method("bit_conditioned", "reinforce_loo", seeds=(0,), max_k=300),
     Method("meanfield", "disarm", seeds=(0,), cap=MEANFIELD_CAP, max_k=300),
 )
-LARGEST_K_SEEDS = 1  # bit_conditioned seeds at k = 1000 (a fit takes 10-30 minutes there)
 QUICK_METHODS = (
     Method("bit_conditioned", "disarm", seeds=(0,), cap=2000),
     Method("meanfield", "disarm", seeds=(0,), cap=200),
@@ -120,15 +124,8 @@ PRIMARY = "bit_conditioned+disarm"
 
 
 def methods_at(k: int, methods: Sequence[Method]) -> list[Method]:
-    """The methods run at ``k``: those without a ``max_k`` below it, with at most
-    ``LARGEST_K_SEEDS`` seeds at k >= 1000."""
-    chosen = []
-    for method in methods:
-        if method.max_k is not None and k > method.max_k:
-            continue
-        seeds = method.seeds[:LARGEST_K_SEEDS] if k >= 1000 else method.seeds
-        chosen.append(dataclasses.replace(method, seeds=seeds))
-    return chosen
+    """The methods run at ``k``: those without a ``max_k`` below it."""
+    return [method for method in methods if method.max_k is None or k <= method.max_k]
 
 
 def orthogonal_design(k: int, seed: int = 0):
@@ -156,26 +153,47 @@ def mcmc_run(data, draws: int, seed: int, reference: np.ndarray | None = None, *
     """One whole ``pm.sample`` call on a fresh model of ``data``; its seconds, inclusion
     probabilities and (with a reference) max error."""
     tune = min(draws, MCMC_MAX_TUNE) if tune is None else tune
-    model = spike_slab_model(data)
-    with model:
-        start = time.perf_counter()
-        idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed,
-                          progressbar=False, compute_convergence_checks=False)
-        seconds = time.perf_counter() - start
-    z = idata.posterior["z"]
-    inclusion = z.mean(("chain", "draw")).values
+    cache = _attempt_cache(data, draws, tune, seed, chains) if draws >= CACHED_DRAWS else None
+    if cache is not None and cache.exists():
+        # An attempt this long was measured before on the same data (an hour at k = 1000):
+        # its recorded seconds and draws stand, as if run now.
+        stored = np.load(cache)
+        seconds, z_values = float(stored["seconds"]), stored["z"]
+        print(f"    (pm.sample draws={draws}: the attempt measured earlier, {cache.name})",
+              flush=True)
+    else:
+        model = spike_slab_model(data)
+        with model:
+            start = time.perf_counter()
+            idata = pm.sample(draws=draws, tune=tune, chains=chains, cores=1, random_seed=seed,
+                              progressbar=False, compute_convergence_checks=False)
+            seconds = time.perf_counter() - start
+        z_values = idata.posterior["z"].values.astype(np.int8)
+        if cache is not None:
+            common.OUT.mkdir(exist_ok=True)
+            np.savez_compressed(cache, seconds=seconds, z=z_values)
+    inclusion = z_values.mean(axis=(0, 1))
     run = {"seconds": seconds, "draws": draws, "tune": tune, "chains": chains,
            "per_iteration": seconds / (chains * (draws + tune)), "inclusion": inclusion,
-           "chain_means": z.mean("draw").values}
+           "chain_means": z_values.mean(axis=1)}
     if reference is not None:
         run["error"] = float(np.abs(inclusion - reference).max())
         # The first chain's error after its first d draws, d on a doubling grid: how the
         # error falls with draws inside this run.
-        running = np.cumsum(z.values[0], axis=0) / np.arange(1, draws + 1)[:, None]
+        running = np.cumsum(z_values[0], axis=0) / np.arange(1, draws + 1)[:, None]
         grid = sorted({min(draws, 2**i) for i in range(3, int(math.log2(draws)) + 2)})
         run["trajectory"] = [(d, float(np.abs(running[d - 1] - reference).max()))
                              for d in grid]
     return run
+
+
+def _attempt_cache(data, draws: int, tune: int, seed: int, chains: int):
+    """Where an attempt of ``draws`` on ``data`` is kept: named by a fingerprint of the data,
+    the sampler's settings and PyMC's version, so a changed design or PyMC reruns it."""
+    fingerprint = hashlib.sha256(np.round(np.concatenate([data.X.ravel(), data.y]), 6)
+                                 .tobytes() + pm.__version__.encode()).hexdigest()[:16]
+    k = data.X.shape[1]
+    return common.OUT / f"vi_scale_mcmc_k{k}_d{draws}_t{tune}_s{seed}_c{chains}_{fingerprint}.npz"
 
 
 def mcmc_to_target(data, reference: np.ndarray, per_iteration: float, budget: float,
@@ -248,7 +266,8 @@ def meanfield_floor(data, reference: np.ndarray, k: int) -> float:
 
 
 # --- one k
-def sweep_k(k: int, methods: Sequence[Method], budget: float) -> dict:
+def sweep_k(k: int, methods: Sequence[Method], budget: float,
+            start_draws: int = MCMC_START_DRAWS) -> dict:
     """Everything measured at one k of the orthogonal sweep."""
     methods = methods_at(k, methods)
     data = orthogonal_design(k)
@@ -270,7 +289,8 @@ def sweep_k(k: int, methods: Sequence[Method], budget: float) -> dict:
                   f"{run['steps']} steps ({run['stop_reason']}), max error {run['error']:.4f}",
                   flush=True)
 
-    mcmc = mcmc_to_target(data, exact, per_iteration, budget, between=run_next_vi)
+    mcmc = mcmc_to_target(data, exact, per_iteration, budget, between=run_next_vi,
+                          start_draws=start_draws)
     while pending:
         run_next_vi()
     return {"k": k, "vi": vi, "mcmc": mcmc, "floor": meanfield_floor(data, exact, k),
@@ -445,7 +465,8 @@ def correlated_k(k: int, methods: Sequence[Method], budget: float, *, chains: in
 
 @single_threaded_blas
 def main(quick: bool = False, ks: Sequence[int] | None = None, budget: float | None = None,
-         correlated_ks: Sequence[int] | None = None, name: str = "vi_scale") -> list[dict]:
+         correlated_ks: Sequence[int] | None = None, name: str = "vi_scale",
+         start_draws: int = MCMC_START_DRAWS) -> list[dict]:
     """Run the orthogonal sweep (``vi_scale.csv``) and the correlated designs
     (``vi_scale_correlated.csv``); print both tables; return all rows. ``ks=()`` or
     ``correlated_ks=()`` skips a part."""
@@ -461,7 +482,7 @@ def main(quick: bool = False, ks: Sequence[int] | None = None, budget: float | N
     started = time.perf_counter()
     for k in ks:
         print(f"\n--- orthogonal k = {k}, n = {2 * k}", flush=True)
-        results.append(sweep_k(k, methods, budget))
+        results.append(sweep_k(k, methods, budget, start_draws))
         rows += rows_for_k(results[-1])
         write_rows(name, rows)  # partial results survive an interrupted sweep
     if len(results) >= 2:
@@ -498,6 +519,9 @@ if __name__ == "__main__":
                         help=f"correlated k's (default {CORRELATED_KS}; none to skip)")
     parser.add_argument("--mcmc-budget", type=float, default=MCMC_BUDGET,
                         help="seconds of pm.sample attempts per k at most")
+    parser.add_argument("--mcmc-start-draws", type=int, default=MCMC_START_DRAWS,
+                        help="pm.sample's first attempt (then doubled); at k = 1000 one long "
+                             "attempt fits the budget where the doubling from 100 would not")
     parser.add_argument("--name", default="vi_scale",
                         help="the sweep's table: benchmarks/out/NAME.csv")
     parser.add_argument("--merge", nargs="+", metavar="NAME",
@@ -507,4 +531,5 @@ if __name__ == "__main__":
         merge(args.merge)
     else:
         main(quick=args.quick, ks=args.k, budget=args.mcmc_budget,
-             correlated_ks=args.correlated_k, name=args.name)
+             correlated_ks=args.correlated_k, name=args.name,
+             start_draws=args.mcmc_start_draws)

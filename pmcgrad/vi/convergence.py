@@ -12,7 +12,11 @@ The steps are grouped in windows of ``window`` steps. At the end of each window:
    parameters over the last window (iterate averaging, Polyak and Juditsky 1992) rather than
    the last, jittery iterate.
 3. **Step halving.** In the settle phase every stationary window halves the learning rate.
-4. **Stopping.** The fit has *converged* when a stationary window's average agrees with the
+4. **Saturation.** From the last explore window on, a bit whose logit gradient says, at a
+   family-wise level ``saturation_level`` over all bits, that its optimum lies more than
+   ``saturation_margin`` logits beyond its logit is set to its value for good (see
+   :func:`saturated_bits`).
+5. **Stopping.** The fit has *converged* when a stationary window's average agrees with the
    previous window's within ``tolerance`` on every reported quantity (inclusion
    probabilities; Gaussian means in units of their standard deviation; log-scales), after at
    least ``min_halvings`` halvings. ``n`` stays the cap.
@@ -28,6 +32,7 @@ import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.stats
 
 from pmcgrad.vi.state import Schedule, WindowSummary
 
@@ -37,11 +42,15 @@ __all__ = [
     "answer_change",
     "initial_schedule",
     "next_schedule",
+    "saturated_bits",
     "summarise_window",
 ]
 
 _BATCHES = 10  # batch means per window for the standard error
 _RELATIVE_FLOOR = 1e-9  # improvements below this share of the loss count as none
+# A saturated bit's logit: sigmoid(50) is 1.0 in float64, so its draws are its value and
+# every estimator's gradient for it is 0 (the graph pins a bit the model fixes to the same).
+SATURATED_LOGIT = 50.0
 
 
 @dataclass(frozen=True)
@@ -63,6 +72,8 @@ class Convergence:
     enabled: bool = True
     warmup: bool = True
     explore_logit_bound: float = 4.0
+    saturation_margin: float = 10.0
+    saturation_level: float = 0.01
     settle_cv_weight: float = 1.0
     relative_locations: float = 1.0
 
@@ -70,11 +81,16 @@ class Convergence:
         if not isinstance(self.window, int | np.integer) or self.window < 2 * _BATCHES:
             raise ValueError(f"Convergence(window=...) must be an int >= {2 * _BATCHES}, "
                              f"got {self.window!r}")
-        for name in ("tolerance", "z"):
+        for name in ("tolerance", "z", "saturation_margin", "saturation_level"):
             value = getattr(self, name)
-            if not isinstance(value, int | float) or not np.isfinite(value) or value <= 0:
-                raise ValueError(f"Convergence({name}=...) must be a positive number, "
-                                 f"got {value!r}")
+            infinite_allowed = name == "saturation_margin"  # inf: never saturate
+            if (not isinstance(value, int | float) or np.isnan(value) or value <= 0
+                    or (np.isinf(value) and not infinite_allowed)):
+                raise ValueError(f"Convergence({name}=...) must be a positive number"
+                                 f"{' (or inf)' if infinite_allowed else ''}, got {value!r}")
+        if not self.saturation_level < 1:
+            raise ValueError(f"Convergence(saturation_level=...) must be a probability below "
+                             f"1, got {self.saturation_level!r}")
         if not isinstance(self.min_halvings, int | np.integer) or self.min_halvings < 0:
             raise ValueError(f"Convergence(min_halvings=...) must be an int >= 0, "
                              f"got {self.min_halvings!r}")
@@ -133,6 +149,36 @@ def next_schedule(schedule: Schedule, previous: WindowSummary | None,
         return schedule, ""
     return dataclasses.replace(schedule, halvings=schedule.halvings + 1, windows_at_rate=0,
                                learning_rate_scale=schedule.learning_rate_scale / 2), "halve"
+
+
+def saturated_bits(logits: np.ndarray, gradient_mean: np.ndarray,
+                   gradient_variance: np.ndarray, steps: int, settings: Convergence
+                   ) -> np.ndarray:
+    """Which bits a window's gradients set to their values, ``(M, K)`` booleans.
+
+    When the data are sure of a bit, its optimum logit is far out (+-hundreds), its rare
+    other state costs hundreds of nats, and a logit can only creep out: the rarer the other
+    state, the rarer the draws that push it. Until then each such draw puts a jump of
+    hundreds of nats into the loss and into every other bit's gradient estimate (all of an
+    antithetic pair's bits are drawn together), which swamps the small gradients of the
+    uncertain bits. The bit's own gradient tells how far out its optimum is: the ELBO's
+    gradient in the logit ``phi`` of a Bernoulli factor is ``p (1 - p) (phi* - phi)``, with
+    ``phi*`` the optimum given the rest of q, so the window's mean gradient over ``p (1 - p)``
+    estimates ``phi* - phi``. A bit saturates when that exceeds ``saturation_margin`` by
+    ``z`` standard errors (the window's per-step variance over ``steps``), with ``z``
+    Bonferroni's for ``saturation_level`` over all the bits: at the optimum, its probability
+    then differs from 0 or 1 by less than ``sigmoid(-margin - |phi|)``. ``gradient_mean`` is
+    the loss's (minus the ELBO's) gradient.
+    """
+    logits = np.asarray(logits, dtype=float)
+    if not np.isfinite(settings.saturation_margin) or steps < 2:
+        return np.zeros(logits.shape, dtype=bool)
+    z = float(scipy.stats.norm.isf(settings.saturation_level / (2 * logits.size)))
+    p = 0.5 * (1.0 + np.tanh(0.5 * logits))
+    outward = -np.asarray(gradient_mean) * np.sign(logits)  # the ELBO's push away from 0
+    error = np.sqrt(np.maximum(gradient_variance, 0.0) / steps)
+    return ((outward - z * error > settings.saturation_margin * p * (1 - p))
+            & (np.abs(logits) < SATURATED_LOGIT) & (logits != 0))
 
 
 def answer_change(previous: dict[str, np.ndarray] | None, current: dict[str, np.ndarray],

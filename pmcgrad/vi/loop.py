@@ -21,7 +21,14 @@ from rich.console import Console
 from rich.progress import Progress, TextColumn
 from threadpoolctl import threadpool_limits
 
-from pmcgrad.vi.convergence import Convergence, answer_change, next_schedule, summarise_window
+from pmcgrad.vi.convergence import (
+    SATURATED_LOGIT,
+    Convergence,
+    answer_change,
+    next_schedule,
+    saturated_bits,
+    summarise_window,
+)
 from pmcgrad.vi.feasibility import explain_non_finite
 from pmcgrad.vi.fitter import Fitter
 from pmcgrad.vi.state import FitState, WindowSums, frozen_arrays
@@ -135,20 +142,52 @@ def close_window(state: FitState, convergence: Convergence, shift_weight=None) -
     schedule, event = next_schedule(state.schedule, previous, summary, convergence)
     if event:
         logger.info("step %d: %s", state.step, event)
-    recent = (*state.recent_averages, frozen_arrays(average))[-convergence.lookback:]
-    if event in ("explore", "settle"):
-        recent = (frozen_arrays(average),)  # compare within one phase only
     gradient_variance, gradient_mean = state.gradient_variance, state.gradient_mean
+    params = state.params
     if window.gradient_sum is not None:
         gradient_mean = window.gradient_sum / window.steps
         gradient_variance = np.maximum(window.gradient_sum_sq / window.steps - gradient_mean**2,
                                        0.0)
+        if schedule.phase == "settle":
+            # From the window that ends exploring on: there a sure bit still sits at the
+            # explore bound, where its other state is drawn often enough to measure its
+            # push; with the window before it pooled, when there is one.
+            mean, variance, steps = _pooled(state, gradient_mean, gradient_variance,
+                                            window.steps, convergence.window)
+            chosen = saturated_bits(params["logits"], mean, variance, steps, convergence)
+            if chosen.any():
+                logger.info("step %d: %d bits saturated", state.step, int(chosen.sum()))
+                # The answer too: it is the q the fit now draws from.
+                params, average = _saturate(params, chosen), _saturate(average, chosen)
+    recent = (*state.recent_averages, frozen_arrays(average))[-convergence.lookback:]
+    if event in ("explore", "settle"):
+        recent = (frozen_arrays(average),)  # compare within one phase only
     return state.replace(
+        params=params,
         schedule=schedule, average=average, windows=(*state.windows, summary),
         recent_averages=recent, gradient_variance=gradient_variance,
         gradient_mean=gradient_mean,
         window=WindowSums(losses=np.zeros((0, state.history.shape[1]))),
     )
+
+
+def _pooled(state: FitState, mean, variance, steps: int, previous_steps: int):
+    """The gradient's mean and per-step variance over this window and the one before it."""
+    if state.gradient_mean is None:
+        return mean, variance, steps
+    before, before_variance = state.gradient_mean, state.gradient_variance
+    total = steps + previous_steps
+    pooled = (steps * mean + previous_steps * before) / total
+    # The law of total variance: within the windows, and between their means.
+    pooled_variance = ((steps * (variance + (mean - pooled) ** 2)
+                        + previous_steps * (before_variance + (before - pooled) ** 2)) / total)
+    return pooled, pooled_variance, total
+
+
+def _saturate(params, chosen: np.ndarray) -> dict:
+    """``params`` with the ``chosen`` bits' logits set to +-SATURATED_LOGIT by their sign."""
+    logits = np.asarray(params["logits"])
+    return {**params, "logits": np.where(chosen, np.sign(logits) * SATURATED_LOGIT, logits)}
 
 
 def progress_bar(enabled: bool) -> CustomProgress:
