@@ -573,9 +573,13 @@ def _laplace(**changes) -> NoiseDistribution:
       r"'normal'.*already registered"),
      (lambda: _laplace(name=""), ValueError, r"name"),
      (lambda: _laplace(cdf="cdf"), TypeError, r"cdf.*'cdf'"),
-     (lambda: _laplace(pdf=None), TypeError, r"pdf.*None")],
+     (lambda: _laplace(pdf=None), TypeError, r"pdf.*None"),
+     (lambda: pmcgrad.register_noise(_laplace(name="normal"), overwrite="no"), TypeError,
+      r"register_noise\(overwrite=\.\.\.\) must be True or False, got 'no'"),
+     (lambda: pmcgrad.register_estimator(_custom(name="disarm"), overwrite=1), TypeError,
+      r"register_estimator\(overwrite=\.\.\.\) must be True or False, got 1")],
     ids=["estimator-string", "estimator-taken", "noise-string", "noise-taken", "noise-name",
-         "noise-cdf", "noise-pdf"],
+         "noise-cdf", "noise-pdf", "noise-overwrite-string", "estimator-overwrite-int"],
 )
 def test_registration_is_checked(register, error, message, isolated_registries):
     with pytest.raises(error, match=message):

@@ -28,7 +28,13 @@ from pmcgrad.estimators.enumeration import (
     enumerate_categories,
 )
 from pmcgrad.estimators.exact import CATEGORICAL_EXACT, EXACT
-from pmcgrad.estimators.noise import NoiseDistribution, get_noise, noise_names, register_noise
+from pmcgrad.estimators.noise import (
+    NoiseDistribution,
+    check_overwrite,
+    get_noise,
+    noise_names,
+    register_noise,
+)
 from pmcgrad.estimators.race import ARSM, RACE_AR, RACE_SCORE
 from pmcgrad.estimators.reparam import AR, EXP_SCORE, NOISE_SCORE, UNIFORM_BOUNDARY, UNIFORM_NAIVE
 from pmcgrad.estimators.schemes import (
@@ -117,6 +123,7 @@ def register_estimator(estimator: Estimator, *, overwrite: bool = False) -> Esti
     """
     if not isinstance(estimator, Estimator):
         raise TypeError(f"expected a pmcgrad.Estimator, got {type(estimator).__name__}")
+    check_overwrite(overwrite, "register_estimator")
     if estimator.name in _REGISTRY and not overwrite:
         raise ValueError(
             f"estimator {estimator.name!r} is already registered; pass overwrite=True to replace it"

@@ -132,12 +132,20 @@ def register_noise(noise: NoiseDistribution, *, overwrite: bool = False) -> Nois
             f"expressions), got {noise!r} of type {type(noise).__name__}; a registered noise "
             "is used by name: expectation(..., noise='logistic')"
         )
+    check_overwrite(overwrite, "register_noise")
     if noise.name in _REGISTRY and not overwrite:
         raise ValueError(
             f"noise {noise.name!r} is already registered; pass overwrite=True to replace it"
         )
     _REGISTRY[noise.name] = noise
     return noise
+
+
+def check_overwrite(overwrite, function: str) -> None:
+    """``overwrite=`` of a registry must be a bool: a string such as ``"no"`` is truthy, and
+    would replace a registered entry that the caller meant to keep."""
+    if not isinstance(overwrite, bool):
+        raise TypeError(f"{function}(overwrite=...) must be True or False, got {overwrite!r}")
 
 
 def get_noise(noise: str | NoiseDistribution) -> NoiseDistribution:
