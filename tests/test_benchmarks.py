@@ -191,6 +191,32 @@ def test_vi_scale_quick(csv_in_tmp):
     assert (csv_in_tmp / "vi_scale_correlated.csv").exists()
 
 
+def test_vi_scale_keeps_and_reuses_long_mcmc_attempts(csv_in_tmp, monkeypatch):
+    """An attempt of CACHED_DRAWS or more is kept under benchmarks/out/; the same attempt on
+    the same data later reuses it, seconds and draws included, without sampling again."""
+    from benchmarks import vi_scale
+    from pmcgrad.problems.orthogonal import orthogonal_inclusion
+
+    monkeypatch.setattr(vi_scale, "CACHED_DRAWS", 20)
+    data = vi_scale.orthogonal_design(6)
+    exact = orthogonal_inclusion(data)
+    first = vi_scale.mcmc_run(data, 20, seed=7, reference=exact, tune=10)
+    assert len(list(csv_in_tmp.glob("vi_scale_mcmc_k6_d20_t10_s7_c1_*.npz"))) == 1
+
+    def no_sampling(*args, **kwargs):
+        raise AssertionError("pm.sample ran again")
+
+    monkeypatch.setattr(vi_scale.pm, "sample", no_sampling)
+    again = vi_scale.mcmc_run(data, 20, seed=7, reference=exact, tune=10)
+    assert again["seconds"] == first["seconds"] and again["error"] == first["error"]
+    np.testing.assert_array_equal(again["inclusion"], first["inclusion"])
+    assert again["trajectory"] == first["trajectory"]
+    # another design is not mistaken for it
+    other = vi_scale.orthogonal_design(6, seed=1)
+    with pytest.raises(AssertionError, match="ran again"):
+        vi_scale.mcmc_run(other, 20, seed=7, reference=exact, tune=10)
+
+
 def test_vi_scale_rows_mark_an_mcmc_lower_bound():
     """When pm.sample did not reach 0.02, its time is a lower bound, and a ratio below the
     target is not called a miss; the extrapolation is labelled as such."""
