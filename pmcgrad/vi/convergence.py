@@ -19,7 +19,13 @@ The steps are grouped in windows of ``window`` steps. At the end of each window:
 5. **Stopping.** The fit has *converged* when a stationary window's average agrees with the
    previous window's within ``tolerance`` on every reported quantity (inclusion
    probabilities; Gaussian means in units of their standard deviation; log-scales), after at
-   least ``min_halvings`` halvings. ``n`` stays the cap.
+   least ``min_halvings`` halvings, and the bits' gradients confirm it: for every global bit,
+   the window's mean logit gradient plus two standard errors is within
+   ``gradient_tolerance``. The ELBO's gradient in a Bernoulli logit is ``p (1 - p) (phi* -
+   phi)``, to first order the distance of the bit's probability from its optimum given the
+   rest of q; an answer that stopped moving only because the halved steps are too small
+   for a noisy gradient fails this test, and runs on to the cap, which says so. ``n`` stays
+   the cap.
 
 This follows the spirit of Dhaka et al. (2020, "Robust, accurate stochastic optimization for
 variational inference"): detect stationarity, average the iterates, shrink the step. The
@@ -40,6 +46,7 @@ __all__ = [
     "Convergence",
     "WindowSummary",
     "answer_change",
+    "gradient_bound",
     "initial_schedule",
     "next_schedule",
     "saturated_bits",
@@ -73,6 +80,7 @@ class Convergence:
     warmup: bool = True
     explore_logit_bound: float = 4.0
     saturation_margin: float = 10.0
+    gradient_tolerance: float = 0.05
     saturation_level: float = 0.01
     settle_cv_weight: float = 1.0
     relative_locations: float = 1.0
@@ -81,9 +89,11 @@ class Convergence:
         if not isinstance(self.window, int | np.integer) or self.window < 2 * _BATCHES:
             raise ValueError(f"Convergence(window=...) must be an int >= {2 * _BATCHES}, "
                              f"got {self.window!r}")
-        for name in ("tolerance", "z", "saturation_margin", "saturation_level"):
+        for name in ("tolerance", "z", "saturation_margin", "saturation_level",
+                     "gradient_tolerance"):
             value = getattr(self, name)
-            infinite_allowed = name == "saturation_margin"  # inf: never saturate
+            # inf: never saturate; never hold the stop back on the gradients
+            infinite_allowed = name in ("saturation_margin", "gradient_tolerance")
             if (not isinstance(value, int | float) or np.isnan(value) or value <= 0
                     or (np.isinf(value) and not infinite_allowed)):
                 raise ValueError(f"Convergence({name}=...) must be a positive number"
@@ -96,13 +106,25 @@ class Convergence:
                              f"got {self.min_halvings!r}")
 
 
-def summarise_window(losses: np.ndarray, change: float = float("inf")) -> WindowSummary:
+def summarise_window(losses: np.ndarray, change: float = float("inf"),
+                     gradient_bound: float = 0.0) -> WindowSummary:
     """``losses (W, M)`` -> the window's summary (batch-means standard error)."""
     total = np.asarray(losses, dtype=float).sum(axis=1)
     usable = total[: len(total) - len(total) % _BATCHES]
     batches = usable.reshape(_BATCHES, -1).mean(axis=1)
     return WindowSummary(float(total.mean()),
-                         float(batches.std(ddof=1) / np.sqrt(_BATCHES)), change)
+                         float(batches.std(ddof=1) / np.sqrt(_BATCHES)), change,
+                         gradient_bound)
+
+
+def gradient_bound(gradient_mean: np.ndarray, gradient_variance: np.ndarray,
+                   steps: int) -> float:
+    """``max |mean| + 2 se`` of a window's logit gradients over the bits (0 without bits):
+    to first order, how far in probability a bit may still be from its optimum. A saturated
+    bit's gradient is 0."""
+    mean = np.abs(np.asarray(gradient_mean, dtype=float))
+    error = np.sqrt(np.maximum(np.asarray(gradient_variance, dtype=float), 0.0) / steps)
+    return float(np.max(mean + 2 * error, initial=0.0))
 
 
 def initial_schedule(settings: Convergence, *, conditional: bool) -> Schedule:
@@ -143,7 +165,8 @@ def next_schedule(schedule: Schedule, previous: WindowSummary | None,
                                    logit_bound=float("inf"), windows_at_rate=0), "settle"
     if schedule.windows_at_rate < settings.lookback:
         return schedule, ""  # each learning rate runs at least `lookback` windows
-    if schedule.halvings >= settings.min_halvings and current.change < settings.tolerance:
+    if (schedule.halvings >= settings.min_halvings and current.change < settings.tolerance
+            and current.gradient_bound <= settings.gradient_tolerance):
         return dataclasses.replace(schedule, converged=True), "converged"
     if schedule.halvings >= settings.max_halvings:
         return schedule, ""

@@ -25,6 +25,7 @@ from pmcgrad.vi.convergence import (
     SATURATED_LOGIT,
     Convergence,
     answer_change,
+    gradient_bound,
     next_schedule,
     saturated_bits,
     summarise_window,
@@ -103,7 +104,8 @@ def run(fitter: Fitter, state: FitState, n: int, *, convergence: Convergence,
             previous_start = state
             state = new_state
             if state.window.steps >= convergence.window:
-                state = close_window(state, convergence, fitter.shift_weight)
+                state = close_window(state, convergence, fitter.shift_weight,
+                                     check_gradients=fitter.structure.local is None)
             progress.update(task, completed=state.step - (target - n),
                             loss=f"Average Loss = {np.mean(losses):,.5g} ({state.schedule.phase})")
             try:
@@ -129,25 +131,32 @@ def run(fitter: Fitter, state: FitState, n: int, *, convergence: Convergence,
     return state, reason
 
 
-def close_window(state: FitState, convergence: Convergence, shift_weight=None) -> FitState:
+def close_window(state: FitState, convergence: Convergence, shift_weight=None, *,
+                 check_gradients: bool = True) -> FitState:
     """End the window in progress: average it, apply the stopping rule, start a new one.
-    ``shift_weight(params)`` weighs the bit-conditioned shifts (``Fitter.shift_weight``)."""
+    ``shift_weight(params)`` weighs the bit-conditioned shifts (``Fitter.shift_weight``).
+    ``check_gradients``: the stop also asks the bits' gradients (not for per-observation
+    latents, whose gradients each carry one observation's noise)."""
     window = state.window
     average = {name: total / window.steps for name, total in window.params.items()}
     weight = shift_weight(average) if shift_weight is not None else None
-    # The change over the last `lookback` windows: a slow drift shows, a jitter does not.
-    baseline = state.recent_averages[0] if state.recent_averages else None
-    summary = summarise_window(window.losses, answer_change(baseline, average, weight))
-    previous = state.windows[-1] if state.windows else None
-    schedule, event = next_schedule(state.schedule, previous, summary, convergence)
-    if event:
-        logger.info("step %d: %s", state.step, event)
     gradient_variance, gradient_mean = state.gradient_variance, state.gradient_mean
-    params = state.params
+    bound = 0.0
     if window.gradient_sum is not None:
         gradient_mean = window.gradient_sum / window.steps
         gradient_variance = np.maximum(window.gradient_sum_sq / window.steps - gradient_mean**2,
                                        0.0)
+        if check_gradients:
+            bound = gradient_bound(gradient_mean, gradient_variance, window.steps)
+    # The change over the last `lookback` windows: a slow drift shows, a jitter does not.
+    baseline = state.recent_averages[0] if state.recent_averages else None
+    summary = summarise_window(window.losses, answer_change(baseline, average, weight), bound)
+    previous = state.windows[-1] if state.windows else None
+    schedule, event = next_schedule(state.schedule, previous, summary, convergence)
+    if event:
+        logger.info("step %d: %s", state.step, event)
+    params = state.params
+    if window.gradient_sum is not None:
         if schedule.phase == "settle":
             # From the window that ends exploring on: there a sure bit still sits at the
             # explore bound, where its other state is drawn often enough to measure its

@@ -47,11 +47,15 @@ class Schedule:
 @dataclass(frozen=True)
 class WindowSummary:
     """One finished window: its mean loss (summed over starts) and that mean's standard
-    error, and the biggest change of the averaged answer over the last few windows."""
+    error, the biggest change of the averaged answer over the last few windows, and the
+    bound the bits' gradients put on their distance from the optimum."""
 
     mean_loss: float
     standard_error: float
     change: float = float("inf")
+    # The largest |mean logit gradient| + 2 standard errors over the bits (0 when not
+    # tracked): how far, to first order in probability, a bit may still be from its optimum.
+    gradient_bound: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pmcgrad.vi import Convergence, Schedule
 from pmcgrad.vi.convergence import (
     SATURATED_LOGIT,
     answer_change,
+    gradient_bound,
     next_schedule,
     saturated_bits,
     summarise_window,
@@ -62,6 +63,22 @@ def test_settle_halves_the_step_then_stops_when_the_answer_holds():
     # It stops at a calm window (the fourth on), once, and stays stopped.
     assert events.count("converged") == 1 and events.index("converged") >= 3
     assert schedule.converged
+
+
+def test_no_stop_while_the_gradients_cannot_confirm_the_answer():
+    """A calm answer with gradients too noisy (or still pushing) to bound each bit within the
+    gradient tolerance of its optimum is not converged: the steps only got too small."""
+    settle = Schedule(phase="settle", cv_weight=1.0)
+    noisy = [WindowSummary(10.0, 0.1, 0.001, gradient_bound=0.3)] * 12
+    schedule, events = _walk(settle, noisy)
+    assert not schedule.converged and "converged" not in events
+    confirmed = [WindowSummary(10.0, 0.1, 0.001, gradient_bound=0.01)] * 12
+    assert _walk(settle, confirmed)[0].converged
+    # |mean| + 2 se over the bits: se from the per-step variance over the window's steps
+    mean = np.array([[0.01, -0.02, 0.0]])
+    variance = np.array([[0.0, 0.0, 200 * 0.05**2]])
+    assert gradient_bound(mean, variance, 200) == pytest.approx(0.1)
+    assert gradient_bound(np.zeros((1, 0)), np.zeros((1, 0)), 200) == 0.0
 
 
 def test_no_stop_while_the_loss_still_improves():
