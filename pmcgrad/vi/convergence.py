@@ -56,7 +56,7 @@ __all__ = [
 _BATCHES = 10  # batch means per window for the standard error
 _RELATIVE_FLOOR = 1e-9  # improvements below this share of the loss count as none
 # A saturated bit's logit: sigmoid(50) is 1.0 in float64, so its draws are its value and
-# every estimator's gradient for it is 0 (the graph pins a bit the model fixes to the same).
+# every estimator's gradient for it is 0 (the graph pins a bit the model fixes to it too).
 SATURATED_LOGIT = 50.0
 
 

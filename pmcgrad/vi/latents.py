@@ -29,14 +29,16 @@ from pmcgrad.estimators.support import (
     categorical_probabilities,
     one_hot,
 )
+from pmcgrad.vi.convergence import SATURATED_LOGIT
 from pmcgrad.vi.family import bernoulli_entropy, bernoulli_log_density
 from pmcgrad.vi.model import ModelStructure
 
 __all__ = ["LatentFactors", "make_latent_factors", "pin_logits"]
 
 # A fixed bit's logit inside the graph: its draws are its value (sigmoid(50) is 1.0 in
-# float64), and its gradient is cut, so its stored parameter never moves.
-_PINNED_LOGIT = 50.0
+# float64), and its gradient is cut, so its stored parameter never moves. The same value as a
+# saturated bit's stored logit.
+_PINNED_LOGIT = SATURATED_LOGIT
 
 
 def pin_logits(logits: TensorVariable, free: TensorVariable, pinned: TensorVariable
