@@ -5,7 +5,7 @@ VPY       := $(VENV)/bin/python
 STAMP     := $(VENV)/.installed
 CORES     ?= 8
 # One process by default: on 2 cores, two pytest-xdist workers took longer (40 minutes against
-# about 25) and 6 GB each. On a larger machine: PYTEST_ARGS="-n auto --dist loadgroup".
+# 15-25 in one) and 6 GB each. On a larger machine: PYTEST_ARGS="-n auto --dist loadgroup".
 PYTEST_ARGS ?=
 
 .PHONY: test study lint bench clean-venv

@@ -73,7 +73,7 @@ PROBE_MODE = Mode(linker="py", optimizer="fast_compile")
 _CHUNK = 64
 # ... and at most this many latent values per call, so a model with many local rows probes a
 # few configurations at a time (64 configurations of 50,000 images x 16 codes needed 5.6 GB
-# of intermediate arrays; now about 0.3 GB).
+# of intermediate arrays; now 0.74 GB at its peak, tests/vi/test_memory.py).
 _CHUNK_BITS = 1 << 22
 # Draws from q that explain_non_finite evaluates.
 _EXPLAIN_DRAWS = 64
